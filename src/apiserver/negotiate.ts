@@ -1,0 +1,111 @@
+// Content negotiation: what the client sent (Content-Type) and what it accepts (Accept).
+import { parse as parseYAML, stringify as stringifyYAML } from 'yaml';
+import { errBadRequest, errNotAcceptable, errUnsupportedMediaType } from '../api/errors.js';
+
+export type Target = 'Table' | 'PartialObjectMetadata' | 'PartialObjectMetadataList';
+
+export interface Negotiated {
+  format: 'json' | 'yaml';
+  /** a conversion the client asked for with `;as=…;g=meta.k8s.io` */
+  as?: Target;
+  contentType: string;
+}
+
+interface MediaRange {
+  type: string;
+  params: Record<string, string>;
+  q: number;
+}
+
+function parseAccept(accept: string): MediaRange[] {
+  const out: MediaRange[] = [];
+  for (const part of accept.split(',')) {
+    const [type, ...ps] = part.split(';').map((s) => s.trim());
+    if (!type) continue;
+    const params: Record<string, string> = {};
+    for (const p of ps) {
+      const i = p.indexOf('=');
+      if (i > 0) params[p.slice(0, i).trim().toLowerCase()] = p.slice(i + 1).trim();
+    }
+    const q = params.q !== undefined ? Number(params.q) : 1;
+    out.push({ type: type.toLowerCase(), params, q: Number.isFinite(q) ? q : 1 });
+  }
+  // stable sort by q, highest first
+  return out.map((m, i) => ({ m, i })).sort((a, b) => b.m.q - a.m.q || a.i - b.i).map((x) => x.m);
+}
+
+const JSON_NEG: Negotiated = { format: 'json', contentType: 'application/json' };
+
+/**
+ * Picks the response form. `targets` lists the conversions this endpoint can do (Table for get/list,
+ * PartialObjectMetadata(List) everywhere objects are returned).
+ */
+export function negotiate(accept: string | undefined, targets: readonly Target[] = []): Negotiated {
+  if (!accept) return JSON_NEG;
+  const ranges = parseAccept(accept);
+  if (!ranges.length) return JSON_NEG;
+  for (const r of ranges) {
+    if (r.q <= 0) continue;
+    const as = r.params.as;
+    if (as) {
+      const g = r.params.g;
+      const v = r.params.v;
+      if (g === 'meta.k8s.io' && (v === 'v1' || v === 'v1beta1') && targets.includes(as as Target) && (r.type === 'application/json' || r.type === 'application/yaml'))
+        return { format: r.type === 'application/yaml' ? 'yaml' : 'json', as: as as Target, contentType: r.type };
+      continue;
+    }
+    if (r.type === 'application/json' || r.type === '*/*' || r.type === 'application/*') return JSON_NEG;
+    if (r.type === 'application/yaml') return { format: 'yaml', contentType: 'application/yaml' };
+  }
+  throw errNotAcceptable('only the following media types are accepted: application/json, application/yaml');
+}
+
+export type BodyFormat = 'json' | 'yaml' | 'merge-patch' | 'json-patch' | 'strategic-merge-patch' | 'apply-patch' | 'protobuf';
+
+export function bodyFormat(contentType: string | undefined): BodyFormat {
+  const t = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  switch (t) {
+    case '':
+    case 'application/json':
+      return 'json';
+    case 'application/yaml':
+    case 'application/x-yaml':
+    case 'text/yaml':
+      return 'yaml';
+    case 'application/merge-patch+json':
+      return 'merge-patch';
+    case 'application/json-patch+json':
+      return 'json-patch';
+    case 'application/strategic-merge-patch+json':
+      return 'strategic-merge-patch';
+    case 'application/apply-patch+yaml':
+    case 'application/apply-patch+cbor':
+      return 'apply-patch';
+    case 'application/vnd.kubernetes.protobuf':
+      return 'protobuf';
+    default:
+      throw errUnsupportedMediaType(t);
+  }
+}
+
+/** Parses a JSON or YAML request body into a value; malformed input is a 400, never a crash. */
+export function decodeBody(buf: Buffer, fmt: BodyFormat): unknown {
+  const text = buf.toString('utf8');
+  if (fmt === 'yaml' || fmt === 'apply-patch') {
+    try {
+      return parseYAML(text, { uniqueKeys: false, maxAliasCount: 100 }) as unknown;
+    } catch (e) {
+      throw errBadRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (text.trim() === '') throw errBadRequest('the body of the request was empty');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw errBadRequest(`the body of the request could not be decoded as JSON: ${(e as Error).message}`);
+  }
+}
+
+export function encode(value: unknown, neg: Negotiated): string {
+  return neg.format === 'yaml' ? stringifyYAML(value) : JSON.stringify(value);
+}

@@ -1,0 +1,74 @@
+// Wiring of one API server: scheme + store + admission + HTTP(S) listener.
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Scheme } from '../api/scheme.js';
+import type { Store } from '../storage/store.js';
+import { namespaceLifecycle } from './admission/namespace.js';
+import { type Authenticator } from './authn.js';
+import { ApiServer, type VersionInfo } from './handler.js';
+
+export interface ListenOptions {
+  port: number;
+  bind: string;
+  /** PEMs for HTTPS; plain HTTP when absent */
+  tls?: { certPem: string; keyPem: string; caPem: string };
+}
+
+export interface RunningApiServer {
+  api: ApiServer;
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+export const TIMONEL_VERSION = '0.1.0';
+
+export function versionInfo(): VersionInfo {
+  return {
+    major: '1',
+    minor: '33',
+    gitVersion: 'v1.33.0+timonel',
+    gitCommit: TIMONEL_VERSION,
+    gitTreeState: 'clean',
+    buildDate: '2026-11-25T00:00:00Z',
+    goVersion: `node${process.versions.node}`,
+    compiler: 'tsc',
+    platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+  };
+}
+
+export function newApiServer(o: { store: Store; scheme: Scheme; authenticate: Authenticator; serverAddress: string; anonymousIsAdmin?: boolean; log?: (l: string) => void }): ApiServer {
+  const api = new ApiServer({ ...o, version: versionInfo() });
+  api.registry.admission.push(namespaceLifecycle(() => o.scheme.lookup('', 'v1', 'namespaces')));
+  return api;
+}
+
+export async function listen(api: ApiServer, o: ListenOptions): Promise<RunningApiServer> {
+  const server: Server = o.tls
+    ? (createHttpsServer({ cert: o.tls.certPem, key: o.tls.keyPem, ca: o.tls.caPem, requestCert: true, rejectUnauthorized: false }, api.handle) as unknown as Server)
+    : createHttpServer(api.handle);
+  // Watches and log streams last long; Node's default request timeout would cut them.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.bind, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    api,
+    server,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        api.closeWatches();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,114 @@
+// `timonel up` as a library: storage, API server, certificates, kubeconfig, bootstrap objects.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { builtinScheme } from '../api/kinds/index.js';
+import { StatusError } from '../api/errors.js';
+import { clientCertAuthenticator, inProcessAuthenticator, unionAuthenticator } from '../apiserver/authn.js';
+import { inProcessAcceptor, inProcessTransport, type Transport } from '../client/transport.js';
+import { startNamespaceController } from '../controllers/namespace/controller.js';
+import { listen, newApiServer, type RunningApiServer } from '../apiserver/server.js';
+import type { ApiServer } from '../apiserver/handler.js';
+import { openStore, type StoreOptions } from '../storage/index.js';
+import type { Store } from '../storage/store.js';
+import { kubeconfigYAML, writeKubeconfig } from './kubeconfig.js';
+import { ensurePKI } from './pki.js';
+
+export interface ClusterOptions {
+  dataDir: string;
+  /** 0 = an ephemeral port */
+  port?: number;
+  bind?: string;
+  storage?: 'sqlite' | 'memory';
+  /** history retention and compaction of the store (tests shorten them) */
+  storeOptions?: StoreOptions;
+  /** plain HTTP, every request treated as admin: for tests only */
+  insecureHttp?: boolean;
+  /** run the built-in controllers (default true; tests of a controller start their own) */
+  controllers?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RunningCluster {
+  url: string;
+  port: number;
+  kubeconfigPath: string;
+  dataDir: string;
+  api: ApiServer;
+  store: Store;
+  close(): Promise<void>;
+}
+
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+async function bootstrap(api: ApiServer): Promise<void> {
+  const nsKind = api.scheme.lookup('', 'v1', 'namespaces');
+  if (!nsKind) return;
+  for (const name of SYSTEM_NAMESPACES) {
+    if (await api.registry.getItem(nsKind, undefined, name)) continue;
+    try {
+      await api.registry.create(nsKind, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    } catch (e) {
+      if (!(e instanceof StatusError && e.code === 409)) throw e;
+    }
+  }
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<RunningCluster> {
+  const dataDir = opts.dataDir;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const bind = opts.bind ?? '127.0.0.1';
+  const log = opts.log ?? (() => {});
+  const store = openStore(opts.storage ?? 'sqlite', join(dataDir, 'state.db'), opts.storeOptions);
+  const scheme = builtinScheme();
+  const pki = opts.insecureHttp ? undefined : await ensurePKI(join(dataDir, 'pki'), [bind]);
+  const clientHost = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind;
+  const port0 = opts.port ?? 6443;
+  // serverAddress is fixed after listen; the handler reads it lazily through this holder
+  const addr = { value: `${clientHost}:${port0}` };
+  const api = newApiServer({
+    store,
+    scheme,
+    authenticate: unionAuthenticator(clientCertAuthenticator(), inProcessAuthenticator()),
+    serverAddress: addr.value,
+    anonymousIsAdmin: !!opts.insecureHttp,
+    log,
+  });
+  await bootstrap(api);
+  let running: RunningApiServer;
+  try {
+    running = await listen(api, { port: port0, bind, tls: pki ? { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } : undefined });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const host = clientHost.includes(':') ? `[${clientHost}]` : clientHost;
+  const url = `${pki ? 'https' : 'http'}://${host}:${running.port}`;
+  // Built-in components talk to the API through the in-process transport: same handler chain, no sockets.
+  const acceptor = inProcessAcceptor(api.handle);
+  const transports: Transport[] = [];
+  const componentTransport = (name: string): Transport => {
+    const t = inProcessTransport(acceptor, { username: `system:serviceaccount:kube-system:${name}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'] });
+    transports.push(t);
+    return t;
+  };
+  const controllers = opts.controllers === false ? [] : [startNamespaceController(componentTransport('namespace-controller'), { log })];
+  const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
+  writeKubeconfig(kubeconfigPath, kubeconfigYAML(url, pki?.ca.certPem, { name: 'admin', clientCertPem: pki?.admin.certPem, clientKeyPem: pki?.admin.keyPem }));
+  let closed = false;
+  return {
+    url,
+    port: running.port,
+    kubeconfigPath,
+    dataDir,
+    api,
+    store,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const c of controllers) await c.stop();
+      for (const t of transports) t.close();
+      await running.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// The `timonel` command.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startCluster } from './cluster.js';
+
+const USAGE = `Usage: timonel <command> [flags]
+
+Commands:
+  up        start a cluster in the foreground (API server on embedded SQLite)
+  version   print the version
+
+Flags for up:
+  --data-dir DIR     where state, certificates and kubeconfig live (default ~/.timonel)
+  --port N           API server port (default 6443; 0 = any free port)
+  --bind ADDR        address to listen on (default 127.0.0.1)
+  --storage KIND     sqlite (default) or memory
+  --insecure-http    plain HTTP without authentication (tests only)
+`;
+
+async function up(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'data-dir': { type: 'string' },
+      port: { type: 'string' },
+      bind: { type: 'string' },
+      storage: { type: 'string' },
+      'insecure-http': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const t0 = performance.now();
+  const dataDir = resolve(values['data-dir'] ?? join(homedir(), '.timonel'));
+  const port = values.port !== undefined ? Number(values.port) : 6443;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${values.port}`);
+  const storage = (values.storage ?? 'sqlite') as 'sqlite' | 'memory';
+  if (storage !== 'sqlite' && storage !== 'memory') throw new Error(`--storage: sqlite or memory, not ${values.storage}`);
+  const cluster = await startCluster({
+    dataDir,
+    port,
+    bind: values.bind ?? '127.0.0.1',
+    storage,
+    insecureHttp: values['insecure-http'],
+    log: (l) => process.stderr.write(l + '\n'),
+  });
+  const ms = Math.round(performance.now());
+  void t0;
+  process.stdout.write(`Timonel API server ready at ${cluster.url} in ${ms} ms — export KUBECONFIG=${cluster.kubeconfigPath}\n`);
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${sig}: shutting down\n`);
+    cluster.close().then(
+      () => process.exit(0),
+      (e) => {
+        process.stderr.write(`shutdown: ${(e as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  switch (cmd) {
+    case 'up':
+      return up(rest);
+    case 'version':
+    case '--version':
+      process.stdout.write('timonel 0.1.0 (Kubernetes API v1.33)\n');
+      return;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`timonel: unknown command "${cmd}"\n\n${USAGE}`);
+      process.exit(2);
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`timonel: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,372 @@
+// How a client reaches the API server: HTTPS from a kubeconfig, or in-process (HTTP/1.1 over an
+// in-memory socket pair handed straight to the server, with the caller's identity attached to it).
+import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Duplex } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { parse as parseYaml } from 'yaml';
+
+export interface TransportRequest {
+  method: string;
+  /** absolute path including the query string, e.g. `/api/v1/namespaces?limit=500` */
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+export interface TransportResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface TransportStream {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** the response body split at newlines (watch events are newline-delimited JSON); ends with the response */
+  lines: AsyncIterable<string>;
+  /** ends the request; `lines` then finishes without an error */
+  close(): void;
+}
+
+export interface Transport {
+  request(req: TransportRequest): Promise<TransportResponse>;
+  stream(req: TransportRequest): Promise<TransportStream>;
+  /** drops pooled connections */
+  close(): void;
+}
+
+/** Who an in-process caller is; the API server's inProcessAuthenticator reads it from the socket. */
+export interface InProcessIdentity {
+  username: string;
+  groups: string[];
+  uid?: string;
+}
+
+/**
+ * The property an in-process socket carries its caller's identity under. A global symbol, so the
+ * API server can read it without importing the client layer; nothing on the wire can set it.
+ */
+export const IN_PROCESS_IDENTITY: unique symbol = Symbol.for('timonel.inProcessIdentity') as typeof IN_PROCESS_IDENTITY;
+
+type RequestFn = typeof httpRequest;
+
+interface BaseOptions {
+  request: RequestFn;
+  agent: HttpAgent;
+  host?: string;
+  port?: number;
+  /** a path prefix from the server URL (e.g. behind a proxy) */
+  pathPrefix: string;
+  headers: Record<string, string>;
+}
+
+function send(o: BaseOptions, req: TransportRequest): Promise<IncomingMessage> {
+  const headers: Record<string, string | number> = { ...o.headers, ...req.headers };
+  if (req.body !== undefined) headers['Content-Length'] = Buffer.byteLength(req.body);
+  return new Promise((resolve, reject) => {
+    const r = o.request({ method: req.method, host: o.host, port: o.port, path: o.pathPrefix + req.path, headers, agent: o.agent }, resolve);
+    r.on('error', reject);
+    r.end(req.body);
+  });
+}
+
+async function readAll(res: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+async function* splitLines(res: IncomingMessage, closed: () => boolean): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      pending += decoder.write(chunk);
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl).trim();
+        pending = pending.slice(nl + 1);
+        if (line) yield line;
+      }
+    }
+  } catch (e) {
+    if (closed()) return;
+    throw e;
+  }
+  pending += decoder.end();
+  if (pending.trim() && !closed()) yield pending.trim();
+}
+
+function httpTransport(o: BaseOptions): Transport {
+  return {
+    async request(req) {
+      const res = await send(o, req);
+      return { status: res.statusCode ?? 0, headers: res.headers, body: await readAll(res) };
+    },
+    async stream(req) {
+      const res = await send(o, req);
+      // errors surface through `lines` once it is read; until then they must not go unhandled
+      res.on('error', () => {});
+      let closed = false;
+      return {
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        lines: splitLines(res, () => closed),
+        close() {
+          if (closed) return;
+          closed = true;
+          res.destroy();
+        },
+      };
+    },
+    close() {
+      o.agent.destroy();
+    },
+  };
+}
+
+// ---- kubeconfig ----
+
+interface NamedCluster {
+  name: string;
+  cluster: {
+    server?: string;
+    'certificate-authority-data'?: string;
+    'certificate-authority'?: string;
+    'insecure-skip-tls-verify'?: boolean;
+    'tls-server-name'?: string;
+  };
+}
+interface NamedUser {
+  name: string;
+  user: {
+    'client-certificate-data'?: string;
+    'client-key-data'?: string;
+    'client-certificate'?: string;
+    'client-key'?: string;
+    token?: string;
+    tokenFile?: string;
+    username?: string;
+    password?: string;
+  };
+}
+interface NamedContext {
+  name: string;
+  context: { cluster: string; user?: string; namespace?: string };
+}
+
+export interface Kubeconfig {
+  clusters?: NamedCluster[];
+  users?: NamedUser[];
+  contexts?: NamedContext[];
+  'current-context'?: string;
+}
+
+export interface KubeconfigTransportOptions {
+  /** a context other than current-context */
+  context?: string;
+  userAgent?: string;
+}
+
+const fromB64 = (s: string) => Buffer.from(s, 'base64');
+
+/** The namespace the kubeconfig's context names (default `default`). */
+export function kubeconfigNamespace(config: Kubeconfig | string, context?: string): string {
+  const c = typeof config === 'string' ? loadKubeconfig(config) : config;
+  const name = context ?? c['current-context'];
+  return c.contexts?.find((x) => x.name === name)?.context.namespace ?? 'default';
+}
+
+export function loadKubeconfig(path: string): Kubeconfig {
+  const parsed = parseYaml(readFileSync(path, 'utf8')) as unknown;
+  if (!parsed || typeof parsed !== 'object') throw new Error(`${path}: not a kubeconfig`);
+  return parsed as Kubeconfig;
+}
+
+/** A transport to the cluster a kubeconfig (file path or parsed) points at, with its credentials. */
+export function kubeconfigTransport(config: Kubeconfig | string, opts: KubeconfigTransportOptions = {}): Transport {
+  const kc = typeof config === 'string' ? loadKubeconfig(config) : config;
+  const ctxName = opts.context ?? kc['current-context'];
+  const ctx = kc.contexts?.find((c) => c.name === ctxName)?.context;
+  if (!ctx) throw new Error(`kubeconfig: context "${ctxName ?? ''}" not found`);
+  const cluster = kc.clusters?.find((c) => c.name === ctx.cluster)?.cluster;
+  if (!cluster?.server) throw new Error(`kubeconfig: cluster "${ctx.cluster}" has no server`);
+  const user = (ctx.user !== undefined ? kc.users?.find((u) => u.name === ctx.user)?.user : undefined) ?? {};
+  const url = new URL(cluster.server);
+  const https = url.protocol === 'https:';
+  const headers: Record<string, string> = { 'User-Agent': opts.userAgent ?? 'timonel', Accept: 'application/json' };
+  const token = user.token ?? (user.tokenFile ? readFileSync(user.tokenFile, 'utf8').trim() : undefined);
+  if (token) headers.Authorization = `Bearer ${token}`;
+  else if (user.username !== undefined) headers.Authorization = `Basic ${Buffer.from(`${user.username}:${user.password ?? ''}`).toString('base64')}`;
+  let agent: HttpAgent;
+  if (https) {
+    const ca = cluster['certificate-authority-data']
+      ? fromB64(cluster['certificate-authority-data'])
+      : cluster['certificate-authority']
+        ? readFileSync(cluster['certificate-authority'])
+        : undefined;
+    const cert = user['client-certificate-data'] ? fromB64(user['client-certificate-data']) : user['client-certificate'] ? readFileSync(user['client-certificate']) : undefined;
+    const key = user['client-key-data'] ? fromB64(user['client-key-data']) : user['client-key'] ? readFileSync(user['client-key']) : undefined;
+    agent = new HttpsAgent({
+      keepAlive: true,
+      ca,
+      cert,
+      key,
+      rejectUnauthorized: !cluster['insecure-skip-tls-verify'],
+      servername: cluster['tls-server-name'],
+    });
+  } else {
+    agent = new HttpAgent({ keepAlive: true });
+  }
+  return httpTransport({
+    request: (https ? httpsRequest : httpRequest) as RequestFn,
+    agent,
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : https ? 443 : 80,
+    pathPrefix: url.pathname.replace(/\/+$/, ''),
+    headers,
+  });
+}
+
+// ---- in-process ----
+
+/** One end of an in-memory connection, with the few net.Socket methods node:http calls. */
+class MemorySocket extends Duplex {
+  peer!: MemorySocket;
+  timeout = 0;
+  readonly remoteAddress = '127.0.0.1';
+  readonly remotePort = 0;
+  readonly localAddress = '127.0.0.1';
+  readonly localPort = 0;
+  readonly remoteFamily = 'IPv4';
+  private timer: NodeJS.Timeout | undefined;
+  [IN_PROCESS_IDENTITY]?: InProcessIdentity;
+
+  constructor() {
+    super({ allowHalfOpen: false });
+  }
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.touch();
+    this.peer.touch();
+    if (!this.peer.destroyed) this.peer.push(chunk);
+    cb();
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (!this.peer.destroyed) this.peer.push(null);
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.clearTimer();
+    const peer = this.peer;
+    if (!peer.destroyed) process.nextTick(() => peer.destroy());
+    cb(err);
+  }
+
+  /** Emits 'timeout' after `ms` of inactivity, as net.Socket does (0 disables it). */
+  setTimeout(ms: number, cb?: () => void): this {
+    this.timeout = ms;
+    if (cb) this.once('timeout', cb);
+    this.clearTimer();
+    this.arm();
+    return this;
+  }
+
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+  address() {
+    return { address: '127.0.0.1', family: 'IPv4', port: 0 };
+  }
+
+  private touch(): void {
+    if (!this.timer) return;
+    this.clearTimer();
+    this.arm();
+  }
+  private arm(): void {
+    if (this.timeout <= 0 || this.destroyed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.emit('timeout');
+    }, this.timeout);
+    this.timer.unref();
+  }
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** Two connected in-memory sockets: what one writes, the other reads. */
+export function memorySocketPair(): [Duplex, Duplex] {
+  const a = new MemorySocket();
+  const b = new MemorySocket();
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+/** What an in-process transport connects to: an http.Server (listening or not), or anything that accepts sockets the same way. */
+export interface ConnectionAcceptor {
+  emit(event: 'connection', socket: Duplex): boolean;
+}
+
+/**
+ * A plain-HTTP server around the API server's request handler that never listens: in-process
+ * transports hand it their sockets. (A listening HTTPS server would expect TLS on them.)
+ */
+export function inProcessAcceptor(handler: RequestListener): Server {
+  const server = createServer(handler);
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+class InProcessAgent extends HttpAgent {
+  constructor(
+    private readonly acceptor: ConnectionAcceptor,
+    private readonly identity: InProcessIdentity,
+  ) {
+    super({ keepAlive: true });
+  }
+
+  override createConnection(): Duplex {
+    const [client, server] = memorySocketPair();
+    (server as MemorySocket)[IN_PROCESS_IDENTITY] = { ...this.identity, groups: [...this.identity.groups] };
+    this.acceptor.emit('connection', server);
+    return client;
+  }
+}
+
+/**
+ * A transport with no TCP and no TLS: each connection is an in-memory socket pair whose server end
+ * goes to `acceptor` with `identity` attached, so the API server authenticates, authorizes and
+ * admits in-process components exactly like remote ones.
+ */
+export function inProcessTransport(acceptor: ConnectionAcceptor, identity: InProcessIdentity, opts: { userAgent?: string } = {}): Transport {
+  return httpTransport({
+    request: httpRequest,
+    agent: new InProcessAgent(acceptor, identity),
+    host: 'in-process',
+    port: 80,
+    pathPrefix: '',
+    headers: { 'User-Agent': opts.userAgent ?? `timonel/${identity.username}`, Accept: 'application/json' },
+  });
+}

@@ -1,0 +1,406 @@
+// The embedded backend: one SQLite file in WAL mode, one connection, writes serialized by the
+// (synchronous) driver, a revision log that feeds watches and is compacted in the background.
+import Database from 'better-sqlite3';
+import {
+  closedError,
+  conflictError,
+  keyExistsError,
+  keyRange,
+  listCompactedError,
+  notFoundError,
+  restampValue,
+  restoreOnFailure,
+  stampResourceVersion,
+  watchCompactedError,
+} from './encoding.js';
+import { CompactionSchedule, DEFAULT_WATCH_WINDOW, type StoreOptions } from './retention.js';
+import type {
+  ListOptions,
+  ListResult,
+  StorableObject,
+  Store,
+  StoreEvent,
+  StoredValue,
+  WatchEventType,
+  WatchOptions,
+  Watcher,
+} from './store.js';
+import { WatchHub } from './watchhub.js';
+
+const SCHEMA_VERSION = 1;
+/** revisions deleted per compaction transaction, so a big backlog does not block writes for long */
+const COMPACT_CHUNK = 10_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS objects (
+  key TEXT PRIMARY KEY,
+  rev INTEGER NOT NULL,
+  create_rev INTEGER NOT NULL,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+-- the whole row lives in the primary key's b-tree; counting keys reads this much smaller one
+CREATE INDEX IF NOT EXISTS objects_key ON objects (key);
+CREATE TABLE IF NOT EXISTS events (
+  rev INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  prev_rev INTEGER,
+  create_rev INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_key_rev ON events (key, rev);
+CREATE TABLE IF NOT EXISTS meta (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+const OBJECT_COLUMNS = 'key, rev, create_rev AS createRev, value';
+
+// The state at an older revision @at: objects with rev <= @at are unchanged since. Every other
+// key has events after @at; the first one tells its state then: ADDED → absent, else its prev_rev
+// is the event holding that state (compaction keeps such events).
+const CHANGED_SINCE = `
+WITH changed AS (
+  SELECT key, min(rev) AS first, max(rev) AS last FROM events
+  WHERE key >= @lo AND key < @hi AND key > @after AND rev > @at
+  GROUP BY key
+)`;
+
+// An event at or below @hi may go unless it holds the state of a key at @hi that changed later
+// (the next event of its key comes after @hi). The state of keys unchanged since lives in objects
+// (and is copied back into events when they change: see keepPrevious).
+const COMPACT_CHUNK_SQL = `
+DELETE FROM events WHERE rev <= @hi AND NOT (
+  type != 'DELETED' AND
+  coalesce((SELECT min(n.rev) FROM events n WHERE n.key = events.key AND n.rev > events.rev), 0) > @hi
+)`;
+
+interface EventRow {
+  rev: number;
+  type: WatchEventType;
+  key: string;
+  value: string;
+  prevValue: string | null;
+}
+
+interface Page {
+  lo: string;
+  hi: string;
+  after: string;
+  limit: number;
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    get: db.prepare<[string], StoredValue>(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE key = ?`),
+    insertObject: db.prepare<[string, number, number, string]>(
+      'INSERT INTO objects (key, rev, create_rev, value) VALUES (?, ?, ?, ?)',
+    ),
+    updateObject: db.prepare<[number, string, string]>('UPDATE objects SET rev = ?, value = ? WHERE key = ?'),
+    deleteObject: db.prepare<[string]>('DELETE FROM objects WHERE key = ?'),
+    insertEvent: db.prepare<[number, WatchEventType, string, string, number | null, number]>(
+      'INSERT INTO events (rev, type, key, value, prev_rev, create_rev) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    list: db.prepare<Page, StoredValue>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects WHERE key >= @lo AND key < @hi AND key > @after ORDER BY key LIMIT @limit`,
+    ),
+    count: db
+      .prepare<Omit<Page, 'limit'>, number>(
+        'SELECT count(*) FROM objects WHERE key >= @lo AND key < @hi AND key > @after',
+      )
+      .pluck(),
+    listUnchangedSince: db.prepare<Page & { at: number }, StoredValue>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects
+       WHERE key >= @lo AND key < @hi AND key > @after AND rev <= @at ORDER BY key LIMIT @limit`,
+    ),
+    listChangedSince: db.prepare<Page & { at: number }, StoredValue>(
+      `${CHANGED_SINCE}
+       SELECT p.key, p.rev, p.create_rev AS createRev, p.value FROM changed c
+       JOIN events f ON f.rev = c.first
+       JOIN events p ON p.rev = f.prev_rev
+       ORDER BY p.key LIMIT @limit`,
+    ),
+    /** among keys changed since @at: how many exist now, and how many existed at @at */
+    countChangedSince: db.prepare<Omit<Page, 'limit'> & { at: number }, { existNow: number; existedThen: number }>(
+      `${CHANGED_SINCE}
+       SELECT coalesce(sum(l.type != 'DELETED'), 0) AS existNow, coalesce(sum(f.type != 'ADDED'), 0) AS existedThen
+       FROM changed c
+       JOIN events f ON f.rev = c.first
+       JOIN events l ON l.rev = c.last`,
+    ),
+    eventsAfter: db.prepare<{ after: number; lo: string; hi: string }, EventRow>(
+      `SELECT e.rev, e.type, e.key, e.value, p.value AS prevValue FROM events e
+       LEFT JOIN events p ON p.rev = e.prev_rev
+       WHERE e.rev > @after AND e.key >= @lo AND e.key < @hi ORDER BY e.rev`,
+    ),
+    restoreEvent: db.prepare<[number, WatchEventType, string, string, number]>(
+      'INSERT OR IGNORE INTO events (rev, type, key, value, prev_rev, create_rev) VALUES (?, ?, ?, ?, NULL, ?)',
+    ),
+    maxRev: db.prepare<[], number | null>('SELECT max(rev) FROM events').pluck(),
+    getMeta: db.prepare<[string], number>('SELECT value FROM meta WHERE name = ?').pluck(),
+    setMeta: db.prepare<[string, number]>(
+      'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+    ),
+    compactChunk: db.prepare<{ hi: number }>(COMPACT_CHUNK_SQL),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+function prepareTransactions(db: Database.Database, s: Statements) {
+  return {
+    create: db.transaction((key: string, obj: StorableObject, rev: number): StoredValue => {
+      if (s.get.get(key)) throw keyExistsError(key);
+      const value = stampResourceVersion(obj, rev);
+      s.insertObject.run(key, rev, rev, value);
+      s.insertEvent.run(rev, 'ADDED', key, value, null, rev);
+      return { key, rev, createRev: rev, value };
+    }),
+    update: db.transaction(
+      (
+        key: string,
+        obj: StorableObject,
+        expectedRev: number,
+        rev: number,
+        compacted: number,
+      ): [StoredValue, StoredValue] => {
+        const current = s.get.get(key);
+        if (!current) throw notFoundError(key);
+        if (current.rev !== expectedRev) throw conflictError(key, expectedRev, current);
+        keepPrevious(s, current, compacted);
+        const value = stampResourceVersion(obj, rev);
+        s.updateObject.run(rev, value, key);
+        s.insertEvent.run(rev, 'MODIFIED', key, value, current.rev, current.createRev);
+        return [{ key, rev, createRev: current.createRev, value }, current];
+      },
+    ),
+    delete: db.transaction(
+      (key: string, expectedRev: number | undefined, rev: number, compacted: number): [StoredValue, StoredValue] => {
+        const current = s.get.get(key);
+        if (!current) throw notFoundError(key);
+        if (expectedRev !== undefined && current.rev !== expectedRev) throw conflictError(key, expectedRev, current);
+        keepPrevious(s, current, compacted);
+        const value = restampValue(current.value, rev);
+        s.deleteObject.run(key);
+        s.insertEvent.run(rev, 'DELETED', key, value, current.rev, current.createRev);
+        return [{ key, rev, createRev: current.createRev, value }, current];
+      },
+    ),
+    compactChunk: db.transaction((hi: number) => {
+      s.compactChunk.run({ hi });
+      s.setMeta.run('compacted', hi);
+    }),
+  };
+}
+
+type Transactions = ReturnType<typeof prepareTransactions>;
+
+/**
+ * Before a key changes, makes sure the event holding its current state exists: list-at-revision
+ * and watch read it through the next event's prev_rev. Compaction may have dropped it while it was
+ * only the live state; the live row holds the same bytes.
+ */
+function keepPrevious(s: Statements, current: StoredValue, compacted: number): void {
+  if (current.rev > compacted) return;
+  const type: WatchEventType = current.createRev === current.rev ? 'ADDED' : 'MODIFIED';
+  s.restoreEvent.run(current.rev, type, current.key, current.value, current.createRev);
+}
+
+export class SqliteStore implements Store {
+  private rev: number;
+  private compacted: number;
+  private closed = false;
+  private readonly hub: WatchHub;
+  private readonly schedule: CompactionSchedule;
+  private compaction: Promise<void> = Promise.resolve();
+
+  private readonly stmt: Statements;
+  private readonly tx: Transactions;
+
+  private constructor(private readonly db: Database.Database, opts: StoreOptions) {
+    const s = (this.stmt = prepareStatements(db));
+    this.tx = prepareTransactions(db, s);
+    this.compacted = s.getMeta.get('compacted') ?? 0;
+    this.rev = Math.max(s.maxRev.get() ?? 0, this.compacted);
+    this.hub = new WatchHub(opts.watchWindow ?? DEFAULT_WATCH_WINDOW, this.rev);
+    this.schedule = new CompactionSchedule(
+      opts,
+      this.rev,
+      () => this.compactNow(),
+      () => this.rev - this.compacted > this.schedule.historyRevisions,
+    );
+  }
+
+  static open(path: string, opts: StoreOptions = {}): SqliteStore {
+    // timeout is SQLite's busy_timeout: only another process holding the file can make us wait.
+    const db = new Database(path, { timeout: 1000 });
+    try {
+      // Must precede the first table; an older file without it is converted once by VACUUM.
+      db.pragma('auto_vacuum = INCREMENTAL');
+      // Only this process uses the file: no shared-memory locking per transaction (much faster
+      // writes), and a second server opening the same file fails instead of interleaving.
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('journal_mode = WAL');
+      // With WAL, NORMAL loses nothing on a process crash (only on power loss).
+      db.pragma('synchronous = NORMAL');
+      db.pragma('journal_size_limit = 16777216');
+      db.exec(SCHEMA);
+      if (db.pragma('auto_vacuum', { simple: true }) !== 2) db.exec('VACUUM');
+      const version = db.prepare<[], number>("SELECT value FROM meta WHERE name = 'schema'").pluck().get();
+      if (version === undefined) {
+        db.prepare("INSERT INTO meta (name, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
+      } else if (version !== SCHEMA_VERSION) {
+        throw new Error(`storage: ${path} has schema version ${version}, this build reads ${SCHEMA_VERSION}`);
+      }
+      return new SqliteStore(db, opts);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  currentRevision(): number {
+    this.assertOpen();
+    return this.rev;
+  }
+
+  compactedRevision(): number {
+    this.assertOpen();
+    return this.compacted;
+  }
+
+  async get(key: string): Promise<StoredValue | undefined> {
+    this.assertOpen();
+    return this.stmt.get.get(key);
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    this.assertOpen();
+    const { lo, hi } = keyRange(prefix);
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
+    const after = opts.after ?? '';
+    const at = opts.revision;
+    if (at !== undefined && at < this.rev) {
+      if (at < this.compacted) throw listCompactedError(prefix, at, this.compacted);
+      return this.listAt(lo, hi, after, limit, at);
+    }
+    const items = this.stmt.list.all({ lo, hi, after, limit: limit < 0 ? -1 : limit + 1 });
+    const more = limit > 0 && items.length > limit;
+    if (!more) return { items, revision: this.rev, more: false, remaining: 0 };
+    items.length = limit;
+    const remaining = this.stmt.count.get({ lo, hi, after: items[limit - 1].key }) ?? 0;
+    return { items, revision: this.rev, more, remaining };
+  }
+
+  /** A page of the state at revision `at`: unchanged objects merged with reconstructed ones. */
+  private listAt(lo: string, hi: string, after: string, limit: number, at: number): ListResult {
+    const page = { lo, hi, after, at, limit: limit < 0 ? -1 : limit + 1 };
+    const unchanged = this.stmt.listUnchangedSince.all(page);
+    const changed = this.stmt.listChangedSince.all(page);
+    const items: StoredValue[] = [];
+    let i = 0;
+    let j = 0;
+    while ((i < unchanged.length || j < changed.length) && (page.limit < 0 || items.length < page.limit)) {
+      const takeUnchanged = j >= changed.length || (i < unchanged.length && unchanged[i].key < changed[j].key);
+      items.push(takeUnchanged ? unchanged[i++] : changed[j++]);
+    }
+    const more = limit > 0 && items.length > limit;
+    if (!more) return { items, revision: at, more: false, remaining: 0 };
+    items.length = limit;
+    const rest = { lo, hi, after: items[limit - 1].key };
+    const counts = this.stmt.countChangedSince.get({ ...rest, at })!;
+    const remaining = (this.stmt.count.get(rest) ?? 0) - counts.existNow + counts.existedThen;
+    return { items, revision: at, more, remaining };
+  }
+
+  async count(prefix: string): Promise<number> {
+    this.assertOpen();
+    return this.stmt.count.get({ ...keyRange(prefix), after: '' }) ?? 0;
+  }
+
+  async create(key: string, obj: StorableObject): Promise<StoredValue> {
+    this.assertOpen();
+    const rev = this.rev + 1;
+    const stored = restoreOnFailure(obj, () => this.tx.create.immediate(key, obj, rev));
+    this.committed({ type: 'ADDED', key, rev, value: stored.value });
+    return stored;
+  }
+
+  async update(key: string, obj: StorableObject, expectedRev: number): Promise<StoredValue> {
+    this.assertOpen();
+    const rev = this.rev + 1;
+    const [stored, prev] = restoreOnFailure(obj, () =>
+      this.tx.update.immediate(key, obj, expectedRev, rev, this.compacted),
+    );
+    this.committed({ type: 'MODIFIED', key, rev, value: stored.value, prevValue: prev.value });
+    return stored;
+  }
+
+  async delete(key: string, expectedRev?: number): Promise<StoredValue> {
+    this.assertOpen();
+    const rev = this.rev + 1;
+    const [stored, prev] = this.tx.delete.immediate(key, expectedRev, rev, this.compacted);
+    this.committed({ type: 'DELETED', key, rev, value: stored.value, prevValue: prev.value });
+    return stored;
+  }
+
+  watch(prefix: string, opts: WatchOptions): Watcher {
+    this.assertOpen();
+    if (opts.afterRev < this.compacted) throw watchCompactedError(prefix, opts.afterRev, this.compacted);
+    return this.hub.watch(prefix, opts.afterRev, opts.onEvent, (after, p) =>
+      this.stmt.eventsAfter.all({ after, ...keyRange(p) }).map((row) => {
+        const ev: StoreEvent = { type: row.type, key: row.key, rev: row.rev, value: row.value };
+        if (row.prevValue !== null) ev.prevValue = row.prevValue;
+        return ev;
+      }),
+    );
+  }
+
+  async compact(): Promise<void> {
+    this.assertOpen();
+    await this.compactNow();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.schedule.stop();
+    this.hub.clear();
+    this.db.close();
+  }
+
+  private committed(ev: StoreEvent): void {
+    this.rev = ev.rev;
+    this.hub.publish(ev);
+    this.schedule.wrote();
+  }
+
+  /** Runs after any compaction in progress, so at most one runs at a time. */
+  private compactNow(): Promise<void> {
+    const run = this.compaction.then(() => this.compactOnce());
+    this.compaction = run.catch(() => undefined);
+    return run;
+  }
+
+  private async compactOnce(): Promise<void> {
+    if (this.closed) return;
+    const target = this.schedule.target(this.rev);
+    if (target <= this.compacted) return;
+    while (this.compacted < target) {
+      const hi = Math.min(target, this.compacted + COMPACT_CHUNK);
+      this.tx.compactChunk.immediate(hi);
+      this.compacted = hi;
+      if (hi < target) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.closed) return;
+      }
+    }
+    this.db.exec('PRAGMA incremental_vacuum');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw closedError();
+  }
+}

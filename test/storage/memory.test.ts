@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/storage/memory.js';
+import { runStoreConformance } from './conformance.js';
+
+runStoreConformance('memory', (opts) => new MemoryStore(opts));

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../src/storage/sqlite.js';
+import type { StoreEvent } from '../../src/storage/store.js';
+import { obj, pod, resourceVersionOf, runStoreConformance } from './conformance.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const tempDirs: string[] = [];
+
+function tempFile(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'timonel-sqlite-'));
+  tempDirs.push(dir);
+  return path.join(dir, 'state.db');
+}
+
+function fileSize(file: string): number {
+  return [file, `${file}-wal`, `${file}-shm`].reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+}
+
+after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+runStoreConformance('sqlite', (opts) => SqliteStore.open(tempFile(), opts));
+
+describe('SqliteStore', () => {
+  it('creates the file in WAL mode with incremental auto-vacuum', async () => {
+    const file = tempFile();
+    const store = SqliteStore.open(file);
+    await store.create('/core/pods/ns/a', pod('a'));
+    await store.close();
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('auto_vacuum', { simple: true }), 2);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps data across reopen, and the revision continues upward', async () => {
+    const file = tempFile();
+    let store = SqliteStore.open(file, { historyRevisions: 2, historySeconds: 0 });
+    const a1 = await store.create('/core/pods/ns/a', pod('a'));
+    const b = await store.create('/core/pods/ns/b', pod('b'));
+    const a2 = await store.update('/core/pods/ns/a', pod('a', { v: 2 }), a1.rev);
+    await store.delete('/core/pods/ns/b', b.rev);
+    const c = await store.create('/core/pods/ns/c', pod('c'));
+    await store.close();
+
+    store = SqliteStore.open(file, { historyRevisions: 2, historySeconds: 0 });
+    try {
+      assert.equal(store.currentRevision(), 5);
+      assert.deepEqual(await store.get('/core/pods/ns/a'), a2);
+      assert.equal(await store.get('/core/pods/ns/b'), undefined);
+      assert.deepEqual((await store.list('/core/pods/ns/', { revision: 2 })).items, [a1, b]);
+
+      // history written before the reopen is replayed from the file, with previous values
+      const events: StoreEvent[] = [];
+      store.watch('/core/pods/', { afterRev: 2, onEvent: (ev) => events.push(ev) });
+      assert.deepEqual(
+        events.map((e) => [e.rev, e.type, e.prevValue]),
+        [
+          [3, 'MODIFIED', a1.value],
+          [4, 'DELETED', b.value],
+          [5, 'ADDED', undefined],
+        ],
+      );
+      const d = await store.create('/core/pods/ns/d', pod('d'));
+      assert.equal(d.rev, 6);
+      assert.equal(events.at(-1)?.rev, 6);
+      assert.deepEqual(
+        (await store.list('/core/pods/')).items.map((i) => i.key),
+        [a2.key, c.key, d.key],
+      );
+      await store.compact();
+      assert.equal(store.compactedRevision(), 4);
+    } finally {
+      await store.close();
+    }
+
+    store = SqliteStore.open(file);
+    try {
+      assert.equal(store.compactedRevision(), 4);
+      assert.equal(store.currentRevision(), 6);
+      await assert.rejects(store.list('/core/pods/', { revision: 3 }), { code: 'Compacted' });
+      assert.equal((await store.create('/core/pods/ns/e', pod('e'))).rev, 7);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps every acknowledged write when the process is killed mid-way (SIGKILL)', async () => {
+    const file = tempFile();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'test/storage/crash-writer.ts'), file, '1000000'],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+      child.on('exit', (code, signal) => resolve(signal ?? code)),
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          stdout += d;
+          if (stdout.split('\n').length > 1500) resolve();
+        });
+        child.on('exit', () => reject(new Error(`writer exited before it was killed: ${stderr}`)));
+        setTimeout(() => reject(new Error(`writer too slow: ${stdout.length} bytes, ${stderr}`)), 60_000).unref();
+      });
+      process.kill(child.pid!, 'SIGKILL');
+      assert.equal(await exited, 'SIGKILL');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
+    }
+
+    // only complete lines were acknowledged before the kill
+    const acked = new Map<string, number>();
+    let maxRev = 0;
+    for (const line of stdout.slice(0, stdout.lastIndexOf('\n')).split('\n')) {
+      const [key, rev] = line.split(' ');
+      acked.set(key, Number(rev));
+      maxRev = Math.max(maxRev, Number(rev));
+    }
+    assert.ok(acked.size > 1000, `acknowledged ${acked.size}`);
+
+    const store = SqliteStore.open(file);
+    try {
+      assert.ok(store.currentRevision() >= maxRev);
+      for (const [key, rev] of acked) {
+        const stored = await store.get(key);
+        assert.ok(stored, `acknowledged ${key}@${rev} is missing`);
+        assert.ok(stored.rev >= rev, `${key} is at ${stored.rev}, acknowledged ${rev}`);
+        assert.equal(resourceVersionOf(stored.value), String(stored.rev));
+      }
+      const next = await store.create('/core/configmaps/default/after-crash', obj('ConfigMap', 'after-crash'));
+      assert.equal(next.rev, store.currentRevision());
+      assert.ok(next.rev > maxRev);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('100,000 updates of one key leave a file proportional to live data, not history', async () => {
+    const file = tempFile();
+    const store = SqliteStore.open(file, { historyRevisions: 100, historySeconds: 0, compactIntervalMs: 20 });
+    try {
+      const filler = 'y'.repeat(200);
+      let cur = await store.create('/core/configmaps/ns/hot', obj('ConfigMap', 'hot', { data: { filler } }));
+      for (let i = 0; i < 100; i++) await store.create(`/core/configmaps/ns/cold${i}`, obj('ConfigMap', `cold${i}`));
+      let peak = 0;
+      for (let i = 1; i <= 100_000; i++) {
+        cur = await store.update(cur.key, obj('ConfigMap', 'hot', { data: { filler, i: String(i) } }), cur.rev);
+        if (i % 10_000 === 0) {
+          await sleep(40);
+          peak = Math.max(peak, fileSize(file));
+        }
+      }
+      const deadline = Date.now() + 5000;
+      while (store.compactedRevision() < store.currentRevision() - 100 && Date.now() < deadline) await sleep(10);
+      assert.equal(store.compactedRevision(), store.currentRevision() - 100);
+      const size = fileSize(file);
+      assert.ok(size < 512 * 1024, `file is ${size} bytes after compaction`);
+      assert.ok(peak < 16 * 1024 * 1024, `file peaked at ${peak} bytes`);
+      assert.equal(resourceVersionOf((await store.get('/core/configmaps/ns/hot'))!.value), String(cur.rev));
+      assert.equal(await store.count('/core/configmaps/ns/'), 101);
+      const events: StoreEvent[] = [];
+      store.watch('/core/configmaps/', { afterRev: store.compactedRevision(), onEvent: (ev) => events.push(ev) });
+      assert.equal(events.length, 100);
+      assert.ok(events.every((e) => e.prevValue !== undefined));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('does not let a second store open the same file', async () => {
+    const file = tempFile();
+    const store = SqliteStore.open(file);
+    try {
+      await store.create('/core/pods/ns/a', pod('a'));
+      const started = Date.now();
+      assert.throws(() => SqliteStore.open(file, {}), /locked|busy/i);
+      assert.ok(Date.now() - started < 10_000);
+      assert.ok(await store.get('/core/pods/ns/a'));
+    } finally {
+      await store.close();
+    }
+  });
+});
