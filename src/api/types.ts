@@ -94,6 +94,8 @@ export interface KindInfo<T extends object = KubeObject> {
   allowCreateOnUpdate?: boolean;
   /** DELETE answers with the deleted object instead of a success Status */
   returnDeletedObject?: boolean;
+  /** kept in another kind's storage, converted on the way in and out (events.k8s.io Event → core Event) */
+  storage?: { group: string; resource: string; toStorage(obj: KubeObject): KubeObject; fromStorage(obj: KubeObject): KubeObject };
   /** how names are checked (default: DNS-1123 subdomain) */
   nameValidator?: NameValidator;
   strategy: Strategy<T>;

@@ -20,6 +20,7 @@ import { deepClone, deepEqual, isPlainObject } from '../api/object.js';
 import { apiVersionOf, type KindInfo, type KubeObject, type StoredKubeObject } from '../api/types.js';
 import { nameIsDNSSubdomain, validateObjectMeta } from '../api/validation.js';
 import { StorageError, type Store, type StoredValue, type StoreEvent, type Watcher } from '../storage/store.js';
+import { ConvertingStore } from './converting-store.js';
 import { listPrefix, objectKey } from './keys.js';
 
 export interface UserInfo {
@@ -73,6 +74,8 @@ export interface AdmissionPlugin {
   name: string;
   /** may mutate obj; throw a StatusError to refuse */
   admit?(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined, reg: Registry): Promise<void> | void;
+  /** the write after a successful admit did not happen (failed, or dry run): undo reservations */
+  rollback?(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined): void;
   /** after a successful (non dry-run) write */
   committed?(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined, reg: Registry): Promise<void> | void;
 }
@@ -169,19 +172,32 @@ function specPart(obj: KubeObject): Record<string, unknown> {
 export class Registry {
   readonly admission: AdmissionPlugin[] = [];
 
+  private readonly converting = new WeakMap<KindInfo, Store>();
+
   constructor(readonly store: Store) {}
+
+  /** The store as this kind sees it (converted when the kind lives in another kind's storage). */
+  storeFor(info: KindInfo): Store {
+    if (!info.storage) return this.store;
+    let s = this.converting.get(info);
+    if (!s) {
+      s = new ConvertingStore(this.store, info.storage);
+      this.converting.set(info, s);
+    }
+    return s;
+  }
 
   key(info: KindInfo, namespace: string | undefined, name: string): string {
     return objectKey(info, namespace, name);
   }
 
   async getItem(info: KindInfo, namespace: string | undefined, name: string): Promise<Item | undefined> {
-    const v = await this.store.get(this.key(info, namespace, name));
+    const v = await this.storeFor(info).get(this.key(info, namespace, name));
     return v ? parseItem(v) : undefined;
   }
 
   async getRaw(info: KindInfo, namespace: string | undefined, name: string): Promise<StoredValue> {
-    const v = await this.store.get(this.key(info, namespace, name));
+    const v = await this.storeFor(info).get(this.key(info, namespace, name));
     if (!v) throw errNotFound(gr(info), name);
     return v;
   }
@@ -250,6 +266,16 @@ export class Registry {
     for (const p of this.admission) await p.admit?.(op, info, obj, old, this);
   }
 
+  private rollback(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined) {
+    for (const p of this.admission) {
+      try {
+        p.rollback?.(op, info, obj, old);
+      } catch (e) {
+        console.error(`admission ${p.name} rollback of ${op}: ${(e as Error).message}`);
+      }
+    }
+  }
+
   private async committed(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined) {
     for (const p of this.admission) {
       try {
@@ -276,25 +302,25 @@ export class Registry {
     info.strategy.prepareForCreate?.(obj);
     this.validateOrThrow(info, obj);
     await this.admit('create', info, obj, undefined);
-    const key = this.key(info, meta.namespace, meta.name!);
+    const key = () => this.key(info, meta.namespace, meta.name!);
     if (opts.dryRun) {
-      if (await this.store.get(key)) throw errAlreadyExists(gr(info), meta.name!);
+      this.rollback('create', info, obj, undefined);
+      if (await this.storeFor(info).get(key())) throw errAlreadyExists(gr(info), meta.name!);
       return { obj: obj as StoredKubeObject, raw: JSON.stringify(obj) };
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const v = await this.store.create(key, obj);
+        const v = await this.storeFor(info).create(key(), obj);
         await this.committed('create', info, obj, undefined);
         return { obj: obj as StoredKubeObject, raw: v.value };
       } catch (e) {
-        if (e instanceof StorageError && e.code === 'KeyExists') {
+        if (e instanceof StorageError && e.code === 'KeyExists' && meta.generateName && attempt < 3 && meta.name!.startsWith(meta.generateName)) {
           // a generated name that collided gets another try, as upstream does
-          if (meta.generateName && attempt < 3 && meta.name!.startsWith(meta.generateName)) {
-            meta.name = generateName(meta.generateName);
-            continue;
-          }
-          throw errAlreadyExists(gr(info), meta.name!);
+          meta.name = generateName(meta.generateName);
+          continue;
         }
+        this.rollback('create', info, obj, undefined);
+        if (e instanceof StorageError && e.code === 'KeyExists') throw errAlreadyExists(gr(info), meta.name!);
         throw e;
       }
     }
@@ -315,7 +341,7 @@ export class Registry {
   ): Promise<{ item: Item; created: boolean }> {
     const key = this.key(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.store.get(key);
+      const cur = await this.storeFor(info).get(key);
       if (!cur) {
         if (!(opts.allowCreate && info.allowCreateOnUpdate && !opts.subresource)) throw errNotFound(gr(info), name);
         const desired = await mutate(undefined);
@@ -339,24 +365,32 @@ export class Registry {
       const updated = this.prepareUpdate(info, obj, old, opts.subresource);
       await this.admit('update', info, updated, old);
       updated.metadata!.resourceVersion = String(cur.rev);
-      if (deepEqual(updated, old)) return { item: { obj: old, raw: cur.value }, created: false };
-      if (opts.dryRun) return { item: { obj: updated as StoredKubeObject, raw: JSON.stringify(updated) }, created: false };
+      if (deepEqual(updated, old)) {
+        this.rollback('update', info, updated, old);
+        return { item: { obj: old, raw: cur.value }, created: false };
+      }
+      if (opts.dryRun) {
+        this.rollback('update', info, updated, old);
+        return { item: { obj: updated as StoredKubeObject, raw: JSON.stringify(updated) }, created: false };
+      }
       // The last finalizer of an object being deleted is gone: the update completes the deletion.
       if (updated.metadata?.deletionTimestamp && !updated.metadata.finalizers?.length && !info.strategy.deletionBlocked?.(updated)) {
         try {
-          const v = await this.store.delete(key, cur.rev);
+          const v = await this.storeFor(info).delete(key, cur.rev);
           await this.committed('delete', info, updated, old);
           return { item: parseItem(v), created: false };
         } catch (e) {
+          this.rollback('update', info, updated, old);
           if (e instanceof StorageError && e.code === 'Conflict' && attempt < MAX_UPDATE_RETRIES) continue;
           throw this.storageToStatus(info, name, e);
         }
       }
       try {
-        const v = await this.store.update(key, updated, cur.rev);
+        const v = await this.storeFor(info).update(key, updated, cur.rev);
         await this.committed('update', info, updated, old);
         return { item: { obj: updated as StoredKubeObject, raw: v.value }, created: false };
       } catch (e) {
+        this.rollback('update', info, updated, old);
         // Only an update without a resourceVersion precondition may be retried against the new state.
         if (e instanceof StorageError && e.code === 'Conflict' && !wantRV && attempt < MAX_UPDATE_RETRIES) continue;
         throw this.storageToStatus(info, name, e);
@@ -441,7 +475,7 @@ export class Registry {
   async delete(info: KindInfo, namespace: string | undefined, name: string, opts: RequestDeleteOptions = {}): Promise<{ item: Item; deleted: boolean }> {
     const key = this.key(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.store.get(key);
+      const cur = await this.storeFor(info).get(key);
       if (!cur) throw errNotFound(gr(info), name);
       const obj = JSON.parse(cur.value) as StoredKubeObject;
       const pre = opts.preconditions;
@@ -456,7 +490,7 @@ export class Registry {
       if (!blocked) {
         if (opts.dryRun) return { item: { obj, raw: cur.value }, deleted: true };
         try {
-          const v = await this.store.delete(key, cur.rev);
+          const v = await this.storeFor(info).delete(key, cur.rev);
           await this.committed('delete', info, obj, undefined);
           return { item: parseItem(v), deleted: true };
         } catch (e) {
@@ -480,7 +514,7 @@ export class Registry {
       if (deepEqual(next, obj)) return { item: { obj, raw: cur.value }, deleted: false };
       if (opts.dryRun) return { item: { obj: next, raw: JSON.stringify(next) }, deleted: false };
       try {
-        const v = await this.store.update(key, next, cur.rev);
+        const v = await this.storeFor(info).update(key, next, cur.rev);
         await this.committed('update', info, next, obj);
         return { item: { obj: next, raw: v.value }, deleted: false };
       } catch (e) {
@@ -546,7 +580,7 @@ export class Registry {
       const batch = limit ? Math.max(limit - items.length, filter ? 100 : 0) + 1 : 0;
       let page;
       try {
-        page = await this.store.list(prefix, { limit: batch ? batch - 1 : undefined, after, revision: listRev });
+        page = await this.storeFor(info).list(prefix, { limit: batch ? batch - 1 : undefined, after, revision: listRev });
       } catch (e) {
         if (e instanceof StorageError && e.code === 'Compacted') {
           if (q.continue)
@@ -601,7 +635,7 @@ export class Registry {
     let afterRev: number;
     const wantInitial = q.sendInitialEvents ?? (rv === undefined || rv === 0);
     if (wantInitial) {
-      const page = await this.store.list(prefix, {});
+      const page = await this.storeFor(info).list(prefix, {});
       for (const v of page.items) {
         const it = parseItem(v);
         if (matches(info, filter, it.obj)) emit('ADDED', it);
@@ -633,7 +667,7 @@ export class Registry {
       }
     };
     try {
-      return this.store.watch(prefix, { afterRev, onEvent });
+      return this.storeFor(info).watch(prefix, { afterRev, onEvent });
     } catch (e) {
       if (e instanceof StorageError && e.code === 'Compacted')
         throw errGone(`too old resource version: ${afterRev} (${e.compactedRev ?? this.store.compactedRevision()})`);

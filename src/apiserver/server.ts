@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Scheme } from '../api/scheme.js';
 import type { Store } from '../storage/store.js';
 import { namespaceLifecycle } from './admission/namespace.js';
+import { serviceAllocator, type ServiceAllocatorOptions } from './admission/service-alloc.js';
 import { type Authenticator } from './authn.js';
 import { ApiServer, type VersionInfo } from './handler.js';
 
@@ -38,9 +39,19 @@ export function versionInfo(): VersionInfo {
   };
 }
 
-export function newApiServer(o: { store: Store; scheme: Scheme; authenticate: Authenticator; serverAddress: string; anonymousIsAdmin?: boolean; log?: (l: string) => void }): ApiServer {
+export interface NewApiServerOptions {
+  store: Store;
+  scheme: Scheme;
+  authenticate: Authenticator;
+  serverAddress: string;
+  anonymousIsAdmin?: boolean;
+  services?: ServiceAllocatorOptions;
+  log?: (l: string) => void;
+}
+
+export function newApiServer(o: NewApiServerOptions): ApiServer {
   const api = new ApiServer({ ...o, version: versionInfo() });
-  api.registry.admission.push(namespaceLifecycle(() => o.scheme.lookup('', 'v1', 'namespaces')));
+  api.registry.admission.push(namespaceLifecycle(() => o.scheme.lookup('', 'v1', 'namespaces')), serviceAllocator(o.services));
   return api;
 }
 

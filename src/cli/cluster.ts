@@ -53,6 +53,29 @@ async function bootstrap(api: ApiServer): Promise<void> {
   }
 }
 
+/** The `default/kubernetes` Service and its Endpoints: how workloads find the API server. */
+async function ensureKubernetesService(api: ApiServer, address: string, port: number): Promise<void> {
+  const svcKind = api.scheme.lookup('', 'v1', 'services');
+  const epKind = api.scheme.lookup('', 'v1', 'endpoints');
+  if (!svcKind || !epKind) return;
+  const labels = { component: 'apiserver', provider: 'kubernetes' };
+  if (!(await api.registry.getItem(svcKind, 'default', 'kubernetes'))) {
+    await api.registry.create(svcKind, 'default', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kubernetes', namespace: 'default', labels },
+      spec: { type: 'ClusterIP', sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
+    });
+  }
+  const ip = address === 'localhost' ? '127.0.0.1' : address;
+  await api.registry.update(epKind, 'default', 'kubernetes', {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+    subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
+  });
+}
+
 export async function startCluster(opts: ClusterOptions): Promise<RunningCluster> {
   const dataDir = opts.dataDir;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -81,6 +104,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     await store.close();
     throw e;
   }
+  await ensureKubernetesService(api, clientHost, running.port);
   const host = clientHost.includes(':') ? `[${clientHost}]` : clientHost;
   const url = `${pki ? 'https' : 'http'}://${host}:${running.port}`;
   // Built-in components talk to the API through the in-process transport: same handler chain, no sockets.

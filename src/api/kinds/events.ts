@@ -5,7 +5,7 @@ import { formatAge } from '../names.js';
 import { deepEqual, isPlainObject } from '../object.js';
 import type { KindInfo, KubeObject, TableCell, TableColumn } from '../types.js';
 import { qualifiedNameErrors } from '../validation.js';
-import { type CoreEvent, type EventsV1Event, eventsV1ToCoreEvent } from './event-convert.js';
+import { coreEventToEventsV1, type CoreEvent, type EventsV1Event, eventsV1ToCoreEvent } from './event-convert.js';
 
 type EventObject = EventsV1Event & KubeObject;
 
@@ -194,6 +194,13 @@ export const eventsV1EventKind: KindInfo<EventObject> = {
   namespaced: true,
   shortNames: ['ev'],
   allowCreateOnUpdate: true,
+  // one storage for both Event kinds, in the core shape, as upstream keeps them
+  storage: {
+    group: '',
+    resource: 'events',
+    toStorage: (o) => eventsV1ToCoreEvent(o as EventsV1Event) as KubeObject,
+    fromStorage: (o) => coreEventToEventsV1(o as CoreEvent) as KubeObject,
+  },
   strategy: {
     validate: validateEventsV1Event,
     validateUpdate: validateEventsV1EventUpdate,
