@@ -53,6 +53,12 @@ async function bootstrap(api: ApiServer): Promise<void> {
   }
 }
 
+/** The first address of the service CIDR, which upstream gives the `kubernetes` Service. */
+function firstServiceIP(api: ApiServer): string | undefined {
+  const alloc = api.registry.admission.find((p) => p.name === 'ServiceAllocator') as { firstIP?: () => string } | undefined;
+  return alloc?.firstIP?.();
+}
+
 /** The `default/kubernetes` Service and its Endpoints: how workloads find the API server. */
 async function ensureKubernetesService(api: ApiServer, address: string, port: number): Promise<void> {
   const svcKind = api.scheme.lookup('', 'v1', 'services');
@@ -64,10 +70,12 @@ async function ensureKubernetesService(api: ApiServer, address: string, port: nu
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'kubernetes', namespace: 'default', labels },
-      spec: { type: 'ClusterIP', sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
+      spec: { type: 'ClusterIP', clusterIP: firstServiceIP(api), sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
     });
   }
   const ip = address === 'localhost' ? '127.0.0.1' : address;
+  // Endpoints may not name loopback addresses; a server bound to loopback is not reachable from pods anyway.
+  if (/^127\./.test(ip) || ip === '::1') return;
   await api.registry.update(epKind, 'default', 'kubernetes', {
     apiVersion: 'v1',
     kind: 'Endpoints',
@@ -104,7 +112,11 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     await store.close();
     throw e;
   }
-  await ensureKubernetesService(api, clientHost, running.port);
+  try {
+    await ensureKubernetesService(api, clientHost, running.port);
+  } catch (e) {
+    log(`could not publish the kubernetes Service: ${(e as Error).message}`);
+  }
   const host = clientHost.includes(':') ? `[${clientHost}]` : clientHost;
   const url = `${pki ? 'https' : 'http'}://${host}:${running.port}`;
   // Built-in components talk to the API through the in-process transport: same handler chain, no sockets.
