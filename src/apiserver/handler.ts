@@ -638,7 +638,7 @@ export class ApiServer {
 export type { Ctx };
 
 function isTrue(v: string | null): boolean {
-  return v === 'true' || v === '1';
+  return v !== null && v !== '0' && v.toLowerCase() !== 'false';
 }
 
 function includeObject(q: URLSearchParams): IncludeObject {

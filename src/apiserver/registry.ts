@@ -163,6 +163,29 @@ function matches(info: KindInfo, f: Filter | undefined, obj: KubeObject): boolea
   return true;
 }
 
+const META_STRINGS = ['name', 'generateName', 'namespace', 'resourceVersion', 'uid', 'creationTimestamp', 'deletionTimestamp', 'selfLink'];
+const META_STRING_MAPS = ['labels', 'annotations'];
+const META_ARRAYS = ['finalizers', 'ownerReferences', 'managedFields'];
+
+/** Wrongly typed metadata is a decoding error (400), as when upstream unmarshals into ObjectMeta. */
+function checkMetaTypes(info: KindInfo, meta: Record<string, unknown>): void {
+  const fail = (field: string, got: unknown, want: string) => {
+    const gotType = got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got;
+    throw errBadRequest(
+      `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: json: cannot unmarshal ${gotType} into Go struct field ObjectMeta.metadata.${field} of type ${want}`,
+    );
+  };
+  for (const f of META_STRINGS) if (meta[f] !== undefined && meta[f] !== null && typeof meta[f] !== 'string') fail(f, meta[f], 'string');
+  for (const f of META_STRING_MAPS) {
+    const m = meta[f];
+    if (m === undefined || m === null) continue;
+    if (!isPlainObject(m)) fail(f, m, 'map[string]string');
+    for (const v of Object.values(m as Record<string, unknown>)) if (typeof v !== 'string') fail(f, v, 'string');
+  }
+  for (const f of META_ARRAYS) if (meta[f] !== undefined && meta[f] !== null && !Array.isArray(meta[f])) fail(f, meta[f], `[]${f}`);
+  if (meta.generation !== undefined && meta.generation !== null && typeof meta.generation !== 'number') fail('generation', meta.generation, 'int64');
+}
+
 /** Everything outside metadata and status: a change here bumps metadata.generation. */
 function specPart(obj: KubeObject): Record<string, unknown> {
   const { metadata: _m, status: _s, ...rest } = obj;
@@ -222,6 +245,7 @@ export class Registry {
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (!isPlainObject(obj.metadata)) throw errBadRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: metadata must be an object`);
     const meta = obj.metadata;
+    checkMetaTypes(info, meta as Record<string, unknown>);
     if (info.namespaced) {
       if (meta.namespace === undefined || meta.namespace === '') meta.namespace = namespace;
       else if (namespace && meta.namespace !== namespace)

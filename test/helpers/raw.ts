@@ -41,6 +41,8 @@ export interface RawRequestOptions {
   anonymous?: boolean;
   /** default 30 s */
   timeoutMs?: number;
+  /** send the body chunked, without a Content-Length */
+  chunked?: boolean;
 }
 
 export interface RawResponse {
@@ -51,15 +53,10 @@ export interface RawResponse {
   json: unknown;
 }
 
-const credentialCache = new Map<string, KubeconfigCredentials>();
-
 /** One HTTPS request to the server of a kubeconfig, authenticated with its client certificate unless `anonymous`. */
 export function rawRequest(kubeconfigPath: string, method: string, path: string, opts: RawRequestOptions = {}): Promise<RawResponse> {
-  let creds = credentialCache.get(kubeconfigPath);
-  if (!creds) {
-    creds = readKubeconfig(kubeconfigPath);
-    credentialCache.set(kubeconfigPath, creds);
-  }
+  // read every time: a restarted server rewrites its kubeconfig with a new port
+  const creds = readKubeconfig(kubeconfigPath);
   const url = new URL(path, creds.server);
   let payload: Buffer | undefined;
   const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
@@ -70,7 +67,7 @@ export function rawRequest(kubeconfigPath: string, method: string, path: string,
       payload = Buffer.from(JSON.stringify(opts.body), 'utf8');
       headers['Content-Type'] ??= 'application/json';
     }
-    headers['Content-Length'] = String(payload.length);
+    if (!opts.chunked) headers['Content-Length'] = String(payload.length);
   }
   const tlsCreds = creds;
   return new Promise((resolve, reject) => {
@@ -103,13 +100,18 @@ export function rawRequest(kubeconfigPath: string, method: string, path: string,
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer after ${opts.timeoutMs ?? 30_000} ms`)));
     req.on('error', reject);
-    req.end(payload);
+    if (payload && opts.chunked) {
+      // several writes so the body really travels in chunks
+      const step = 256 * 1024;
+      for (let i = 0; i < payload.length; i += step) req.write(payload.subarray(i, i + step));
+      req.end();
+    } else req.end(payload);
   });
 }
 
 export interface WatchEvent {
   type: string;
-  object: { kind?: string; code?: number; reason?: string; message?: string; metadata?: { name?: string; resourceVersion?: string; annotations?: Record<string, string> }; [k: string]: unknown };
+  object: { kind?: string; code?: number; reason?: string; message?: string; metadata?: { name?: string; namespace?: string; resourceVersion?: string; annotations?: Record<string, string> }; [k: string]: unknown };
 }
 
 export interface RawWatch {
@@ -125,11 +127,8 @@ export interface RawWatch {
 
 /** Opens a watch (`path` must carry `watch=true` or the `/watch/` prefix) and collects its JSON-lines events. */
 export function rawWatch(kubeconfigPath: string, path: string, opts: { anonymous?: boolean } = {}): Promise<RawWatch> {
-  let creds = credentialCache.get(kubeconfigPath);
-  if (!creds) {
-    creds = readKubeconfig(kubeconfigPath);
-    credentialCache.set(kubeconfigPath, creds);
-  }
+  // read every time: a restarted server rewrites its kubeconfig with a new port
+  const creds = readKubeconfig(kubeconfigPath);
   const url = new URL(path, creds.server);
   const tlsCreds = creds;
   return new Promise((resolve, reject) => {
