@@ -8,6 +8,7 @@ import { namespaceLifecycle } from './admission/namespace.js';
 import { serviceAllocator, type ServiceAllocatorOptions } from './admission/service-alloc.js';
 import { type Authenticator } from './authn.js';
 import { installProtobuf } from './protobuf.js';
+import { installStrategicMerge } from './smp.js';
 import { ApiServer, type VersionInfo } from './handler.js';
 
 export interface ListenOptions {
@@ -53,6 +54,7 @@ export interface NewApiServerOptions {
 export function newApiServer(o: NewApiServerOptions): ApiServer {
   const api = new ApiServer({ ...o, version: versionInfo() });
   installProtobuf(api);
+  installStrategicMerge(api);
   api.registry.admission.push(namespaceLifecycle(() => o.scheme.lookup('', 'v1', 'namespaces')), serviceAllocator(o.services));
   return api;
 }
