@@ -36,7 +36,17 @@ export type RequestDeleteOptions = Omit<DeleteOptions, 'dryRun'> & { dryRun?: bo
 export interface WriteOptions {
   dryRun?: boolean;
   fieldManager?: string;
+  /** 'Apply' for server-side apply; every other write is an 'Update' */
+  operation?: 'Apply' | 'Update';
 }
+
+/** Keeps metadata.managedFields: called with the object about to be stored (old is undefined on create). */
+export type ManagedFieldsTracker = (
+  info: KindInfo,
+  obj: KubeObject,
+  old: KubeObject | undefined,
+  ctx: { manager?: string; operation: 'Apply' | 'Update'; subresource?: string },
+) => void;
 
 /** One object as read from or written to storage: the parsed form and the exact stored text. */
 export interface Item {
@@ -194,6 +204,8 @@ function specPart(obj: KubeObject): Record<string, unknown> {
 
 export class Registry {
   readonly admission: AdmissionPlugin[] = [];
+  /** set by the field manager (server-side apply); without one, managedFields are kept as clients send them */
+  trackManagedFields?: ManagedFieldsTracker;
 
   private readonly converting = new WeakMap<KindInfo, Store>();
 
@@ -325,6 +337,7 @@ export class Registry {
     this.applyDefaults(info, obj);
     info.strategy.prepareForCreate?.(obj);
     this.validateOrThrow(info, obj);
+    this.trackManagedFields?.(info, obj, undefined, { manager: opts.fieldManager, operation: opts.operation ?? 'Update' });
     await this.admit('create', info, obj, undefined);
     const key = () => this.key(info, meta.namespace, meta.name!);
     if (opts.dryRun) {
@@ -387,6 +400,7 @@ export class Registry {
       if (meta.uid !== undefined && meta.uid !== '' && meta.uid !== old.metadata.uid)
         throw errConflict(gr(info), name, `Precondition failed: UID in precondition: ${old.metadata.uid}, UID in object meta: ${String(meta.uid)}`);
       const updated = this.prepareUpdate(info, obj, old, opts.subresource);
+      this.trackManagedFields?.(info, updated, old, { manager: opts.fieldManager, operation: opts.operation ?? 'Update', subresource: opts.subresource });
       await this.admit('update', info, updated, old);
       updated.metadata!.resourceVersion = String(cur.rev);
       if (deepEqual(updated, old)) {
