@@ -454,9 +454,12 @@ export class Registry {
 
     let out: KubeObject = obj;
     if (subresource === 'status') {
-      // A status write changes status only (plus labels/annotations, as upstream allows for most kinds).
+      // A status write changes status (and annotations, as upstream's status strategies for workloads allow:
+      // the deployment controller records the revision there); spec, labels and the rest stay as stored.
       out = { ...deepClone(old), status: obj.status };
       out.metadata = { ...deepClone(om) };
+      if (meta.annotations !== undefined) out.metadata.annotations = meta.annotations;
+      else delete out.metadata.annotations;
       if (obj.status === undefined) delete out.status;
       info.strategy.prepareForStatusUpdate?.(out, old);
     } else if (subresource) {
@@ -524,7 +527,28 @@ export class Registry {
       await this.admit('delete', info, obj, undefined);
 
       const grace = info.strategy.gracefulDeleteSeconds?.(obj, opts.gracePeriodSeconds ?? undefined) ?? 0;
-      const blocked = (obj.metadata.finalizers?.length ?? 0) > 0 || info.strategy.deletionBlocked?.(obj) || grace > 0;
+      // The garbage collector's finalizers (upstream deletionFinalizersForGarbageCollection): `orphan` or
+      // `foregroundDeletion` per the asked policy, else as an earlier DELETE left them, else the kind's
+      // default (Orphan for batch/v1 Jobs, v1 ReplicationControllers and pre-apps/v1 workloads). A
+      // graceful deletion already under way keeps its finalizers.
+      let finalizers = obj.metadata.finalizers ?? [];
+      let finalizersChanged = false;
+      if (!(obj.metadata.deletionTimestamp && info.strategy.gracefulDeleteSeconds)) {
+        const gc = ['orphan', 'foregroundDeletion'];
+        const gv = `${info.group}/${info.version}`;
+        const orphanByDefault =
+          (gv === 'batch/v1' && info.resource === 'jobs') ||
+          (gv === '/v1' && info.resource === 'replicationcontrollers') ||
+          (['extensions/v1beta1', 'apps/v1beta1', 'apps/v1beta2'].includes(gv) && ['deployments', 'replicasets', 'daemonsets', 'statefulsets'].includes(info.resource));
+        const left = finalizers.find((f) => gc.includes(f));
+        const policy =
+          (typeof opts.orphanDependents === 'boolean' ? (opts.orphanDependents ? 'Orphan' : 'Background') : opts.propagationPolicy) ??
+          (left === 'orphan' ? 'Orphan' : left === 'foregroundDeletion' ? 'Foreground' : orphanByDefault ? 'Orphan' : 'Background');
+        const wanted = [...finalizers.filter((f) => !gc.includes(f)), ...(policy === 'Orphan' ? ['orphan'] : policy === 'Foreground' ? ['foregroundDeletion'] : [])];
+        finalizersChanged = wanted.length !== finalizers.length || wanted.some((f) => !finalizers.includes(f));
+        if (finalizersChanged) finalizers = wanted;
+      }
+      const blocked = finalizers.length > 0 || info.strategy.deletionBlocked?.(obj) || grace > 0;
       if (!blocked) {
         if (opts.dryRun) return { item: { obj, raw: cur.value }, deleted: true };
         try {
@@ -539,6 +563,8 @@ export class Registry {
       // Deletion is pending: mark it and let finalizers / the node agent finish it.
       const next = deepClone(obj);
       const m = next.metadata;
+      if (finalizersChanged && finalizers.length) m.finalizers = finalizers;
+      else if (finalizersChanged) delete m.finalizers;
       const now = Date.now();
       if (!m.deletionTimestamp) {
         m.deletionTimestamp = new Date(now + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');

@@ -6,6 +6,9 @@ import { StatusError } from '../api/errors.js';
 import { clientCertAuthenticator, inProcessAuthenticator, unionAuthenticator } from '../apiserver/authn.js';
 import { inProcessAcceptor, inProcessTransport, type Transport } from '../client/transport.js';
 import { startNamespaceController } from '../controllers/namespace/controller.js';
+import { ControllerManager, type ControllerFactory } from '../controllers/manager.js';
+import { replicaSetController } from '../controllers/replicaset/controller.js';
+import { deploymentController } from '../controllers/deployment/controller.js';
 import { listen, newApiServer, type RunningApiServer } from '../apiserver/server.js';
 import type { ApiServer } from '../apiserver/handler.js';
 import { openStore, type StoreOptions } from '../storage/index.js';
@@ -23,8 +26,8 @@ export interface ClusterOptions {
   storeOptions?: StoreOptions;
   /** plain HTTP, every request treated as admin: for tests only */
   insecureHttp?: boolean;
-  /** run the built-in controllers (default true; tests of a controller start their own) */
-  controllers?: boolean;
+  /** run the built-in controllers (default true; tests of a controller start their own, or pick some) */
+  controllers?: boolean | ('namespace' | 'manager')[];
   log?: (line: string) => void;
 }
 
@@ -37,6 +40,9 @@ export interface RunningCluster {
   store: Store;
   close(): Promise<void>;
 }
+
+/** The controllers `timonel up` runs in its controller manager. */
+export const BUILTIN_CONTROLLERS: ControllerFactory[] = [replicaSetController, deploymentController];
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -127,7 +133,14 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     transports.push(t);
     return t;
   };
-  const controllers = opts.controllers === false ? [] : [startNamespaceController(componentTransport('namespace-controller'), { log })];
+  const controllers: { stop(): Promise<void> }[] = [];
+  const run = (which: 'namespace' | 'manager') => (Array.isArray(opts.controllers) ? opts.controllers.includes(which) : opts.controllers !== false);
+  if (run('namespace')) controllers.push(startNamespaceController(componentTransport('namespace-controller'), { log }));
+  if (run('manager')) {
+    const manager = new ControllerManager(componentTransport('controller-manager'), BUILTIN_CONTROLLERS, { log });
+    await manager.start();
+    controllers.push(manager);
+  }
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
   writeKubeconfig(kubeconfigPath, kubeconfigYAML(url, pki?.ca.certPem, { name: 'admin', clientCertPem: pki?.admin.certPem, clientKeyPem: pki?.admin.keyPem }));
   let closed = false;

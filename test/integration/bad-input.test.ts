@@ -67,7 +67,7 @@ describe('bad input', () => {
   }
 
   before(async () => {
-    cluster = await startTestCluster();
+    cluster = await startTestCluster({ controllers: ['namespace'] });
     const ns = await req('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } } });
     assert.equal(ns.status, 201, ns.body);
     const cm = await req('POST', CM, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'target', labels: { a: 'b' } }, data: { k: 'v' } } });

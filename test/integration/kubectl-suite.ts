@@ -47,7 +47,8 @@ export function describeKubectl(version: string, extra?: (ctx: () => { cluster: 
     const NS = 'kinds';
 
     before(async () => {
-      cluster = await startTestCluster();
+      // the API server alone: these tests write workload status themselves, as controllers would
+      cluster = await startTestCluster({ controllers: ['namespace'] });
       scratch = scratchDir();
       k = kubectlRunner(cluster, version);
       await k.ok(['create', '-f', scratch.write('ns.yaml', `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}, labels: {team: a}}\n`)]);

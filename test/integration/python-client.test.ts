@@ -30,7 +30,7 @@ describe('python3-kubernetes', skipUnless(havePythonKubernetes(), 'python3-kuber
   const scratch = scratchDir();
 
   before(async () => {
-    cluster = await startTestCluster();
+    cluster = await startTestCluster({ controllers: ['namespace'] });
     env = { KUBECONFIG: cluster.kubeconfigPath, NS: 'py' };
     await cluster.kubectlOk(['create', '-f', scratch.write('ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: py}\n')]);
   });
