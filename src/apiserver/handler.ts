@@ -19,8 +19,10 @@ import { apiVersionOf, type KindInfo, type KubeObject } from '../api/types.js';
 import type { Store } from '../storage/store.js';
 import { ANONYMOUS, type Authenticator, presentedCredentials } from './authn.js';
 import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { managerFromUserAgent } from './fieldmanager.js';
+import { checkObjectFields, patchFieldChecker } from './fieldvalidation.js';
 import { bodyFormat, decodeBody, encode, negotiate, type BodyFormat, type Negotiated, type Target } from './negotiate.js';
-import { openAPIV2, openAPIV3Root } from './openapi.js';
+import { openAPIFor, serveOpenAPI } from './openapi.js';
 import { parseResourceVersion, Registry, type Item, type RequestDeleteOptions, type UserInfo } from './registry.js';
 import { serveSubresource } from './subresources.js';
 import { makeTable, tableRow, type IncludeObject } from './table.js';
@@ -134,9 +136,8 @@ export class ApiServer {
 
     if (path === '/version') return this.sendValue(ctx, 200, this.opts.version);
     if (PUBLIC_PATHS.test(path)) return this.sendText(res, 200, 'ok');
-    if (path === '/openapi/v2') return this.sendOpenAPIV2(ctx);
-    if (path === '/openapi/v3') return this.sendValue(ctx, 200, openAPIV3Root(this.scheme));
-    if (path.startsWith('/openapi/v3/')) return this.sendValue(ctx, 200, { openapi: '3.0.0', info: { title: 'Kubernetes', version: this.opts.version.gitVersion }, paths: {}, components: { schemas: {} } });
+    if (path === '/openapi/v2' || path === '/openapi/v3' || path.startsWith('/openapi/v3/'))
+      return serveOpenAPI(req, res, path, ctx.query, openAPIFor(this.scheme, this.opts.version.gitVersion));
 
     const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
     if (segs[0] === 'api') {
@@ -176,17 +177,6 @@ export class ApiServer {
       return;
     }
     return this.sendValue(ctx, 200, legacy ? apiVersions(this.opts.serverAddress) : apiGroupList(this.scheme));
-  }
-
-  private sendOpenAPIV2(ctx: Ctx): void {
-    const accept = ctx.req.headers.accept ?? '';
-    if (accept.includes('application/com.github.proto-openapi.spec.v2') && !accept.includes('application/json')) {
-      // kubectl 1.20 asks for protobuf only; an empty document makes it fall back to schema-less behaviour.
-      ctx.res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': 0 });
-      ctx.res.end();
-      return;
-    }
-    return this.sendValue(ctx, 200, openAPIV2(this.scheme, this.opts.version.gitVersion));
   }
 
   /** Parses the part of a resource URL after `/api/v1` or `/apis/<g>/<v>`. */
@@ -240,12 +230,14 @@ export class ApiServer {
     return Buffer.concat(chunks);
   }
 
-  private async readObject(ctx: Ctx, info: KindInfo): Promise<unknown> {
+  /** With `checkFields`, unknown and duplicate fields are handled as the request's fieldValidation says. */
+  private async readObject(ctx: Ctx, info: KindInfo, checkFields?: 'CreateOptions' | 'UpdateOptions'): Promise<unknown> {
     const fmt = bodyFormat(ctx.req.headers['content-type']);
     const buf = await this.readBody(ctx.req);
     if (fmt === 'protobuf') return this.decodeProtobuf(buf, info);
     if (fmt !== 'json' && fmt !== 'yaml') throw errBadRequest(`the content type ${ctx.req.headers['content-type']} is only allowed for PATCH`);
-    return decodeBody(buf, fmt);
+    const obj = decodeBody(buf, fmt);
+    return checkFields ? checkObjectFields(ctx, info, buf, fmt, obj, checkFields) : obj;
   }
 
   /** Hook for the protobuf decoder; without one, protobuf bodies are refused with 415. */
@@ -377,19 +369,19 @@ export class ApiServer {
   private writeOptions(ctx: Ctx) {
     const dryRun = ctx.query.getAll('dryRun');
     for (const d of dryRun) if (d !== 'All') throw errBadRequest(`dryRun: Unsupported value: "${d}": supported values: "All"`);
-    return { dryRun: dryRun.length > 0, fieldManager: ctx.query.get('fieldManager') ?? undefined };
+    return { dryRun: dryRun.length > 0, fieldManager: ctx.query.get('fieldManager') || managerFromUserAgent(ctx.req.headers['user-agent']) };
   }
 
   private async create(ctx: Ctx, r: ResourceRequest): Promise<void> {
     const opts = this.writeOptions(ctx);
-    const body = await this.readObject(ctx, r.info);
+    const body = await this.readObject(ctx, r.info, 'CreateOptions');
     const item = await this.registry.create(r.info, r.namespace, body, opts);
     this.sendItem(ctx, 201, r.info, item);
   }
 
   private async update(ctx: Ctx, r: ResourceRequest, subresource?: string): Promise<void> {
     const opts = this.writeOptions(ctx);
-    const body = await this.readObject(ctx, r.info);
+    const body = await this.readObject(ctx, r.info, 'UpdateOptions');
     const { item, created } = await this.registry.update(r.info, r.namespace, r.name!, body, { ...opts, subresource });
     this.sendItem(ctx, created ? 201 : 200, r.info, item);
   }
@@ -400,23 +392,35 @@ export class ApiServer {
     const fmt = bodyFormat(ctx.req.headers['content-type']);
     const buf = await this.readBody(ctx.req);
     const patchDoc = this.decodePatch(buf, fmt);
+    const fields = patchFieldChecker(ctx, r.info, buf, fmt, patchDoc, { namespace: r.namespace, name: r.name! });
     const force = isTrue(ctx.query.get('force'));
-    const { item, created } = await this.registry.guaranteedUpdate(
-      r.info,
-      r.namespace,
-      r.name!,
-      (current) => {
-        if (!current) {
-          if (fmt !== 'apply-patch') throw errInternal('unreachable');
-          return this.applyPatch(r.info, undefined, patchDoc, fmt, force) as KubeObject;
-        }
-        const out = this.applyPatch(r.info, current, patchDoc, fmt, force);
-        if (!isPlainObject(out)) throw errBadRequest('the patch produced something that is not an object');
-        return out as KubeObject;
-      },
-      { ...opts, subresource, allowCreate: fmt === 'apply-patch' && !subresource },
-    );
-    this.sendItem(ctx, created ? 201 : 200, r.info, item);
+    // apply needs the manager the client named; other writes fall back to the User-Agent's
+    const applier = { fieldManager: ctx.query.get('fieldManager') ?? '', subresource };
+    const mutate = (current: KubeObject | undefined): KubeObject => {
+      if (!current) {
+        if (fmt !== 'apply-patch') throw errInternal('unreachable');
+        return fields.result(undefined, this.applyPatch(r.info, undefined, patchDoc, fmt, force, applier)) as KubeObject;
+      }
+      const out = fields.result(current, this.applyPatch(r.info, current, patchDoc, fmt, force, applier));
+      if (!isPlainObject(out)) throw errBadRequest('the patch produced something that is not an object');
+      return out as KubeObject;
+    };
+    const applyCreates = fmt === 'apply-patch' && !subresource;
+    const writeOpts = { ...opts, subresource, allowCreate: applyCreates, ...(fmt === 'apply-patch' ? { operation: 'Apply' as const } : {}) };
+    let result: { item: Item; created: boolean };
+    try {
+      result = await this.registry.guaranteedUpdate(r.info, r.namespace, r.name!, mutate, writeOpts);
+    } catch (e) {
+      // apply creates an absent object whatever the kind says about create-on-update
+      if (!(applyCreates && !r.info.allowCreateOnUpdate && isStatusError(e) && e.code === 404 && e.details?.kind === r.info.resource && e.details.name === r.name)) throw e;
+      const desired = mutate(undefined);
+      const m = (desired.metadata ??= {});
+      if (m.name !== undefined && m.name !== r.name) throw errBadRequest(`the name of the object (${m.name}) does not match the name on the URL (${r.name})`);
+      m.name = r.name;
+      delete m.resourceVersion;
+      result = { item: await this.registry.create(r.info, r.namespace, desired, writeOpts), created: true };
+    }
+    this.sendItem(ctx, result.created ? 201 : 200, r.info, result.item);
   }
 
   private decodePatch(buf: Buffer, fmt: BodyFormat): unknown {
@@ -436,10 +440,20 @@ export class ApiServer {
 
   /** Hooks for the strategic merge and server-side apply engines. */
   strategicMerge: (info: KindInfo, current: KubeObject, patch: unknown) => unknown = (_info, current, patch) => applyMergePatch(current, patch);
-  serverSideApply: (info: KindInfo, current: KubeObject | undefined, applied: unknown, force: boolean) => unknown = (_info, current, applied) =>
-    applyMergePatch(current ?? {}, applied);
+  serverSideApply: (info: KindInfo, current: KubeObject | undefined, applied: unknown, force: boolean, manager: string, subresource?: string) => unknown = (
+    _info,
+    current,
+    applied,
+  ) => applyMergePatch(current ?? {}, applied);
 
-  private applyPatch(info: KindInfo, current: KubeObject | undefined, patch: unknown, fmt: BodyFormat, force: boolean): unknown {
+  private applyPatch(
+    info: KindInfo,
+    current: KubeObject | undefined,
+    patch: unknown,
+    fmt: BodyFormat,
+    force: boolean,
+    applier: { fieldManager: string; subresource?: string },
+  ): unknown {
     switch (fmt) {
       case 'merge-patch':
         if (!isPlainObject(patch)) throw errBadRequest('a merge patch must be a JSON object');
@@ -451,7 +465,7 @@ export class ApiServer {
         return this.strategicMerge(info, current!, patch);
       case 'apply-patch':
         if (!isPlainObject(patch)) throw errBadRequest('an apply patch must be an object');
-        return this.serverSideApply(info, current, patch, force);
+        return this.serverSideApply(info, current, patch, force, applier.fieldManager, applier.subresource);
       default:
         throw errBadRequest('unsupported patch type');
     }
