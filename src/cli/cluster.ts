@@ -9,6 +9,13 @@ import { startNamespaceController } from '../controllers/namespace/controller.js
 import { ControllerManager, type ControllerFactory } from '../controllers/manager.js';
 import { replicaSetController } from '../controllers/replicaset/controller.js';
 import { deploymentController } from '../controllers/deployment/controller.js';
+import { jobController } from '../controllers/job/controller.js';
+import { ttlAfterFinishedController } from '../controllers/job/ttl.js';
+import { cronJobController } from '../controllers/cronjob/controller.js';
+import { garbageCollectorController } from '../controllers/garbagecollector/controller.js';
+import { endpointsController } from '../controllers/endpoints/controller.js';
+import { endpointSliceController } from '../controllers/endpointslice/controller.js';
+import { serviceAccountController } from '../controllers/serviceaccount/controller.js';
 import { listen, newApiServer, type RunningApiServer } from '../apiserver/server.js';
 import type { ApiServer } from '../apiserver/handler.js';
 import { openStore, type StoreOptions } from '../storage/index.js';
@@ -42,7 +49,17 @@ export interface RunningCluster {
 }
 
 /** The controllers `timonel up` runs in its controller manager. */
-export const BUILTIN_CONTROLLERS: ControllerFactory[] = [replicaSetController, deploymentController];
+export const BUILTIN_CONTROLLERS: ControllerFactory[] = [
+  replicaSetController,
+  deploymentController,
+  jobController,
+  ttlAfterFinishedController,
+  cronJobController,
+  garbageCollectorController,
+  endpointsController,
+  endpointSliceController,
+  serviceAccountController,
+];
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
