@@ -7,6 +7,7 @@ import type { Store } from '../storage/store.js';
 import { namespaceLifecycle } from './admission/namespace.js';
 import { serviceAllocator, type ServiceAllocatorOptions } from './admission/service-alloc.js';
 import { type Authenticator } from './authn.js';
+import { installFieldManager } from './fieldmanager.js';
 import { installProtobuf } from './protobuf.js';
 import { installStrategicMerge } from './smp.js';
 import { ApiServer, type VersionInfo } from './handler.js';
@@ -55,6 +56,7 @@ export function newApiServer(o: NewApiServerOptions): ApiServer {
   const api = new ApiServer({ ...o, version: versionInfo() });
   installProtobuf(api);
   installStrategicMerge(api);
+  installFieldManager(api);
   api.registry.admission.push(namespaceLifecycle(() => o.scheme.lookup('', 'v1', 'namespaces')), serviceAllocator(o.services));
   return api;
 }

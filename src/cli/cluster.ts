@@ -155,7 +155,8 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   if (run('namespace')) controllers.push(startNamespaceController(componentTransport('namespace-controller'), { log }));
   if (run('manager')) {
     const manager = new ControllerManager(componentTransport('controller-manager'), BUILTIN_CONTROLLERS, { log });
-    await manager.start();
+    // the API is ready before the controllers' caches are: do not hold the ready line for them
+    manager.start().catch((e: unknown) => log(`controller manager: ${(e as Error).message}`));
     controllers.push(manager);
   }
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
