@@ -16,6 +16,8 @@ import { garbageCollectorController } from '../controllers/garbagecollector/cont
 import { endpointsController } from '../controllers/endpoints/controller.js';
 import { endpointSliceController } from '../controllers/endpointslice/controller.js';
 import { serviceAccountController } from '../controllers/serviceaccount/controller.js';
+import { schedulerController } from '../scheduler/index.js';
+import { startSimulatedNodes, type SimulatedNodes } from '../node/simulated/index.js';
 import { listen, newApiServer, type RunningApiServer } from '../apiserver/server.js';
 import type { ApiServer } from '../apiserver/handler.js';
 import { openStore, type StoreOptions } from '../storage/index.js';
@@ -35,6 +37,8 @@ export interface ClusterOptions {
   insecureHttp?: boolean;
   /** run the built-in controllers (default true; tests of a controller start their own, or pick some) */
   controllers?: boolean | ('namespace' | 'manager')[];
+  /** register this many simulated nodes (pods on them go Running without containers) */
+  simulatedNodes?: number;
   log?: (line: string) => void;
 }
 
@@ -59,6 +63,7 @@ export const BUILTIN_CONTROLLERS: ControllerFactory[] = [
   endpointsController,
   endpointSliceController,
   serviceAccountController,
+  schedulerController,
 ];
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -159,6 +164,17 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     manager.start().catch((e: unknown) => log(`controller manager: ${(e as Error).message}`));
     controllers.push(manager);
   }
+  let simulated: SimulatedNodes | undefined;
+  let simulatedStarting: Promise<void> | undefined;
+  if (opts.simulatedNodes && opts.simulatedNodes > 0) {
+    // registering thousands of nodes takes seconds: the API is ready before they are
+    simulatedStarting = startSimulatedNodes(componentTransport('simulated-nodes'), { count: opts.simulatedNodes, log }).then(
+      (s) => {
+        simulated = s;
+      },
+      (e: unknown) => log(`simulated nodes: ${(e as Error).message}`),
+    );
+  }
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
   writeKubeconfig(kubeconfigPath, kubeconfigYAML(url, pki?.ca.certPem, { name: 'admin', clientCertPem: pki?.admin.certPem, clientKeyPem: pki?.admin.keyPem }));
   let closed = false;
@@ -172,6 +188,8 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     async close() {
       if (closed) return;
       closed = true;
+      await simulatedStarting;
+      await simulated?.stop();
       for (const c of controllers) await c.stop();
       for (const t of transports) t.close();
       await running.close();

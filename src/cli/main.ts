@@ -17,6 +17,7 @@ Flags for up:
   --bind ADDR        address to listen on (default 127.0.0.1)
   --storage KIND     sqlite (default) or memory
   --insecure-http    plain HTTP without authentication (tests only)
+  --simulated-nodes N  register N simulated nodes (pods on them run without containers)
 `;
 
 async function up(argv: string[]): Promise<void> {
@@ -28,6 +29,7 @@ async function up(argv: string[]): Promise<void> {
       bind: { type: 'string' },
       storage: { type: 'string' },
       'insecure-http': { type: 'boolean' },
+      'simulated-nodes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -42,7 +44,10 @@ async function up(argv: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${values.port}`);
   const storage = (values.storage ?? 'sqlite') as 'sqlite' | 'memory';
   if (storage !== 'sqlite' && storage !== 'memory') throw new Error(`--storage: sqlite or memory, not ${values.storage}`);
+  const simulatedNodes = values['simulated-nodes'] !== undefined ? Number(values['simulated-nodes']) : 0;
+  if (!Number.isInteger(simulatedNodes) || simulatedNodes < 0) throw new Error(`--simulated-nodes: not a count: ${values['simulated-nodes']}`);
   const cluster = await startCluster({
+    simulatedNodes,
     dataDir,
     port,
     bind: values.bind ?? '127.0.0.1',
