@@ -536,7 +536,6 @@ export class ApiServer {
     if (!Number.isFinite(timeoutSec) || timeoutSec < 0) throw errBadRequest(`invalid timeoutSeconds: ${timeoutStr}`);
     if (timeoutSec === 0) timeoutSec = 1800;
     const sendInitial = q.get('sendInitialEvents');
-    let lastRV = '0';
     let closed = false;
     let firstTable = true;
     const info = r.info;
@@ -548,7 +547,7 @@ export class ApiServer {
         return JSON.stringify({ type, object: t });
       }
       if (neg.as === 'PartialObjectMetadata') return JSON.stringify({ type, object: partial(item.obj) });
-      return `{"type":"${type}","object":${item.raw}}`;
+      return plainEventLine(type, item);
     };
     const write = (line: string) => {
       if (closed) return;
@@ -590,7 +589,6 @@ export class ApiServer {
           sendInitialEvents: sendInitial === null ? undefined : isTrue(sendInitial),
         },
         (type, item) => {
-          lastRV = item.obj.metadata.resourceVersion ?? lastRV;
           write(encodeEvent(type, item));
         },
         (rv) => {
@@ -634,7 +632,6 @@ export class ApiServer {
       close();
     }, timeoutSec * 1000);
     timer.unref();
-    void lastRV;
   }
 
   // exposed for subresource handlers
@@ -650,6 +647,16 @@ export class ApiServer {
 }
 
 export type { Ctx };
+
+/** The JSON line of a watch event, built once per event and type however many watchers forward it. */
+const eventLines = new WeakMap<Item, Map<string, string>>();
+function plainEventLine(type: string, item: Item): string {
+  let byType = eventLines.get(item);
+  if (!byType) eventLines.set(item, (byType = new Map()));
+  let line = byType.get(type);
+  if (line === undefined) byType.set(type, (line = `{"type":"${type}","object":${item.raw}}`));
+  return line;
+}
 
 function isTrue(v: string | null): boolean {
   return v !== null && v !== '0' && v.toLowerCase() !== 'false';

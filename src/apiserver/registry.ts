@@ -96,6 +96,26 @@ function parseItem(v: StoredValue): Item {
   return { obj: JSON.parse(v.value) as StoredKubeObject, raw: v.value };
 }
 
+/**
+ * One Item per store event, shared by every watcher of it: the JSON is parsed at most once, and only when a
+ * watcher needs the object (selectors, Table), not for plain JSON watchers that forward the stored text.
+ */
+const eventItems = new WeakMap<StoreEvent, Item>();
+function sharedItem(ev: StoreEvent): Item {
+  let it = eventItems.get(ev);
+  if (!it) {
+    let obj: StoredKubeObject | undefined;
+    it = {
+      raw: ev.value,
+      get obj() {
+        return (obj ??= JSON.parse(ev.value) as StoredKubeObject);
+      },
+    };
+    eventItems.set(ev, it);
+  }
+  return it;
+}
+
 const MAX_UPDATE_RETRIES = 8;
 
 interface ContinueToken {
@@ -710,7 +730,7 @@ export class Registry {
       afterRev = rv!;
     }
     const onEvent = (ev: StoreEvent) => {
-      const it = parseItem({ key: ev.key, rev: ev.rev, createRev: 0, value: ev.value });
+      const it = sharedItem(ev);
       if (!filter) return emit(ev.type, it);
       const now = matches(info, filter, it.obj);
       if (ev.type === 'DELETED') {

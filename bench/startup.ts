@@ -1,0 +1,92 @@
+// Benchmark 5: `timonel up` from spawn to its ready line (first run with certificate generation, then an
+// existing data dir), idle RSS after start and after the 5,000-Secret preload of benchmark 4, idle CPU.
+// The baseline is the bare node:http server: its start-up, RSS and idle CPU measured the same way.
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { runBench } from './lib/harness.js';
+import { Client } from './lib/http.js';
+import type { PreloadParams, PreloadResult } from './lib/jobs.js';
+import { runLoad } from './lib/load.js';
+import { bareServer, cpuSeconds, rssBytes, SHORT, sleep, timonelUp, type ServerProcess } from './lib/proc.js';
+import { median, ms, num, ratio } from './lib/stats.js';
+
+const FIRST_RUNS = 3;
+const RUNS = 10;
+const IDLE_S = SHORT ? 10 : 30;
+const SETTLE_MS = 2000;
+
+const mb = (bytes: number) => `${num(bytes / 1e6)} MB`;
+
+/** Starts and stops a server `runs` times; returns the spawn → ready times. */
+async function startTimes(runs: number, start: (i: number) => Promise<ServerProcess>): Promise<{ ready: number[]; reported: number[] }> {
+  const ready: number[] = [];
+  const reported: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const s = await start(i);
+    ready.push(s.readyMs);
+    if (s.reportedMs !== undefined) reported.push(s.reportedMs);
+    await s.stop();
+  }
+  return { ready, reported };
+}
+
+const describe = (xs: number[]) => `median ${ms(median(xs))}, min ${ms(Math.min(...xs))}, max ${ms(Math.max(...xs))}`;
+
+await runBench('startup', 5, 'Start-up, memory and idle CPU', async (b) => {
+  const r = b.report;
+  r.log(`timonel up (HTTPS with client certificates, SQLite) from spawn() to its ready line; ${FIRST_RUNS} first runs on fresh data dirs, then ${RUNS} on an existing one`);
+  let lastDir = '';
+  const first = await startTimes(FIRST_RUNS, () => timonelUp({ dataDir: (lastDir = b.dir('first')), insecureHttp: false }));
+  const again = await startTimes(RUNS, () => timonelUp({ dataDir: lastDir, insecureHttp: false }));
+  const bodyFile = join(b.dir('bare'), 'body.json');
+  writeFileSync(bodyFile, '{}');
+  const bare = await startTimes(RUNS, () => bareServer(bodyFile));
+  r.log(`  first run (certificates generated): ${describe(first.ready)}; as printed by the server: ${describe(first.reported)}`);
+  r.log(`  existing data dir: ${describe(again.ready)}; as printed by the server: ${describe(again.reported)}`);
+  r.log(`  bare node:http server: ${describe(bare.ready)}`);
+  const startMedian = median(again.ready);
+  r.row({
+    metric: '`timonel up` to ready, existing data dir',
+    value: `${ms(startMedian)} (max ${ms(Math.max(...again.ready))})`,
+    baseline: `${ms(median(bare.ready))} (bare node:http)`,
+    ratio: ratio(startMedian / median(bare.ready)),
+    goal: '< 1 s',
+    met: Math.max(...again.ready) < 1000,
+  });
+  r.row({ metric: '`timonel up` to ready, first run (certificate generation)', value: `${ms(median(first.ready))} (max ${ms(Math.max(...first.ready))})` });
+
+  // Memory and idle CPU: the plain-HTTP server the load benchmarks use, beside the bare baseline.
+  const server = await b.timonel({ tag: 'idle' });
+  const baseline = await b.bare('{}');
+  await sleep(SETTLE_MS);
+  const rssStart = rssBytes(server.pid);
+  const rssBare = rssBytes(baseline.pid);
+  const client = new Client(server.url);
+  await client.ensureNamespace('bench-mixed');
+  client.close();
+  const { result: preload } = await runLoad<PreloadResult>(
+    'preload',
+    { url: server.url, namespace: 'bench-mixed', kind: 'secrets', count: 5000, dataBytes: 1024, concurrency: 16, timeLimitMs: 60_000, namePrefix: 'secret-' } satisfies PreloadParams,
+    90_000,
+  );
+  if (preload.failed) r.problem(`preload: ${preload.failed} creates failed (first: ${preload.firstError})`);
+  await sleep(SETTLE_MS);
+  const rssLoaded = rssBytes(server.pid);
+  const cpu0 = { server: cpuSeconds(server.pid), bare: cpuSeconds(baseline.pid) };
+  const t0 = performance.now();
+  await sleep(IDLE_S * 1000);
+  const wall = (performance.now() - t0) / 1000;
+  const idle = { server: (cpuSeconds(server.pid) - cpu0.server) / wall, bare: (cpuSeconds(baseline.pid) - cpu0.bare) / wall };
+  const rssIdle = rssBytes(server.pid);
+  b.alive(server, 'the idle period');
+  r.log(`  RSS: after start ${mb(rssStart)}, after preloading ${num(preload.created)} Secrets ${mb(rssLoaded)}, after ${IDLE_S} s idle ${mb(rssIdle)}; bare node:http ${mb(rssBare)}`);
+  r.row({ metric: 'Idle RSS after start', value: mb(rssStart), baseline: `${mb(rssBare)} (bare node:http)`, ratio: ratio(rssStart / rssBare), goal: '< 150 MB', met: rssStart < 150e6 });
+  r.row({ metric: `Idle RSS after preloading ${num(preload.created)} Secrets`, value: mb(rssLoaded), baseline: `${mb(rssBare)} (bare node:http)`, ratio: ratio(rssLoaded / rssBare), goal: '< 150 MB', met: rssLoaded < 150e6 });
+  r.row({
+    metric: `Idle CPU over ${IDLE_S} s (5,000 Secrets loaded)`,
+    value: `${num(idle.server * 100, 2)} % of a core`,
+    baseline: `${num(idle.bare * 100, 2)} % (bare node:http)`,
+    goal: '< 1 %',
+    met: idle.server < 0.01,
+  });
+});
