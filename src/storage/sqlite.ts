@@ -63,7 +63,7 @@ const OBJECT_COLUMNS = 'key, rev, create_rev AS createRev, value';
 const CHANGED_SINCE = `
 WITH changed AS (
   SELECT key, min(rev) AS first, max(rev) AS last FROM events
-  WHERE key >= @lo AND key < @hi AND key > @after AND rev > @at
+  WHERE key >= max(@lo, @after) AND key <> @after AND key < @hi AND rev > @at
   GROUP BY key
 )`;
 
@@ -103,16 +103,16 @@ function prepareStatements(db: Database.Database) {
       'INSERT INTO events (rev, type, key, value, prev_rev, create_rev) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     list: db.prepare<Page, StoredValue>(
-      `SELECT ${OBJECT_COLUMNS} FROM objects WHERE key >= @lo AND key < @hi AND key > @after ORDER BY key LIMIT @limit`,
+      `SELECT ${OBJECT_COLUMNS} FROM objects WHERE key >= max(@lo, @after) AND key <> @after AND key < @hi ORDER BY key LIMIT @limit`,
     ),
     count: db
       .prepare<Omit<Page, 'limit'>, number>(
-        'SELECT count(*) FROM objects WHERE key >= @lo AND key < @hi AND key > @after',
+        'SELECT count(*) FROM objects WHERE key >= max(@lo, @after) AND key <> @after AND key < @hi',
       )
       .pluck(),
     listUnchangedSince: db.prepare<Page & { at: number }, StoredValue>(
       `SELECT ${OBJECT_COLUMNS} FROM objects
-       WHERE key >= @lo AND key < @hi AND key > @after AND rev <= @at ORDER BY key LIMIT @limit`,
+       WHERE key >= max(@lo, @after) AND key <> @after AND key < @hi AND rev <= @at ORDER BY key LIMIT @limit`,
     ),
     listChangedSince: db.prepare<Page & { at: number }, StoredValue>(
       `${CHANGED_SINCE}
