@@ -15,7 +15,7 @@ import { isAlreadyExists, isNotFound, type ResourceClient } from '../../client/r
 import { RESOURCES } from '../../client/shared.js';
 import { runWorkers, WorkQueue } from '../../client/workqueue.js';
 import type { Controller, ControllerContext, ControllerFactory } from '../manager.js';
-import { ClockDelays } from '../job/delayed.js';
+import { ClockDelays } from '../delayed.js';
 import { rfc1123zUTC, rfc3339In } from './times.js';
 
 export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';

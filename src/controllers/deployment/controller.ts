@@ -1,6 +1,7 @@
 // The Deployment controller (upstream pkg/controller/deployment): one ReplicaSet per pod template
 // (`<deployment>-<pod-template-hash>`), rolled over by the RollingUpdate or Recreate strategy, with
 // revisions, proportional scaling, pausing, history cleanup and the Progressing / Available conditions.
+import { ClockDelays } from '../delayed.js';
 import type { Deployment, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
@@ -99,9 +100,8 @@ export class DeploymentController implements Controller {
   private readonly replicaSets: Informer<ReplicaSet>;
   private readonly pods: Informer<Pod>;
   private readonly recorder: EventRecorder;
-  private readonly delayed = new Map<string, { due: number; handle: unknown }>();
+  private readonly delayed: ClockDelays;
   private workers?: Promise<void>;
-  private stopped = false;
   private warnedAnnotationFallback = false;
 
   constructor(
@@ -109,6 +109,7 @@ export class DeploymentController implements Controller {
     private readonly opts: DeploymentControllerOptions = {},
   ) {
     this.recorder = ctx.recorder('deployment-controller');
+    this.delayed = new ClockDelays(this.queue, ctx.clock);
     this.deployments = ctx.informers.informer<Deployment>(RESOURCES.deployments);
     this.replicaSets = ctx.informers.informer<ReplicaSet>(RESOURCES.replicasets);
     this.pods = ctx.informers.informer<Pod>(RESOURCES.pods);
@@ -138,9 +139,7 @@ export class DeploymentController implements Controller {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const d of this.delayed.values()) this.ctx.clock.clearTimeout(d.handle);
-    this.delayed.clear();
+    this.delayed.stop();
     this.queue.shutDown();
     await this.workers;
   }
@@ -151,18 +150,6 @@ export class DeploymentController implements Controller {
     this.queue.add(metaNamespaceKey(d));
   }
 
-  private enqueueAfter(key: string, ms: number): void {
-    if (this.stopped) return;
-    const due = this.ctx.clock.now() + ms;
-    const cur = this.delayed.get(key);
-    if (cur && cur.due <= due) return;
-    if (cur) this.ctx.clock.clearTimeout(cur.handle);
-    const handle = this.ctx.clock.setTimeout(() => {
-      this.delayed.delete(key);
-      this.queue.add(key);
-    }, Math.max(0, ms));
-    this.delayed.set(key, { due, handle });
-  }
 
   private resolveControllerRef(namespace: string | undefined, obj: ReplicaSet): Deployment | undefined {
     const ref = controllerRefOf(obj);
@@ -734,7 +721,7 @@ export class DeploymentController implements Controller {
     if (!Number.isFinite(last)) return;
     const after = last + d.spec!.progressDeadlineSeconds! * 1000 - this.now();
     // a second more, so the check runs after the deadline rather than just before it
-    this.enqueueAfter(metaNamespaceKey(d), Math.max(0, after) + 1000);
+    this.delayed.addAfter(metaNamespaceKey(d), Math.max(0, after) + 1000);
   }
 }
 

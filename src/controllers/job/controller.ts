@@ -16,7 +16,7 @@ import { RESOURCES } from '../../client/shared.js';
 import { ItemExponentialFailureRateLimiter, runWorkers, WorkQueue } from '../../client/workqueue.js';
 import type { Controller, ControllerContext, ControllerFactory } from '../manager.js';
 import { BackoffStore, MAX_POD_FAILURE_BACKOFF_MS, POD_FAILURE_BACKOFF_MS, remainingBackoff, type BackoffRecord } from './backoff.js';
-import { ClockDelays } from './delayed.js';
+import { ClockDelays } from '../delayed.js';
 import { ControllerExpectations, FinalizerExpectations } from './expectations.js';
 import {
   COMPLETION_INDEX_ANNOTATION,

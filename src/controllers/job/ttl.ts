@@ -7,7 +7,7 @@ import { RESOURCES } from '../../client/shared.js';
 import { runWorkers, WorkQueue } from '../../client/workqueue.js';
 import type { Controller, ControllerContext, ControllerFactory } from '../manager.js';
 import { isJobFinished } from './controller.js';
-import { ClockDelays } from './delayed.js';
+import { ClockDelays } from '../delayed.js';
 
 /** Upstream deletes expired Jobs in the foreground, so they go only after their pods. */
 export const TTL_PROPAGATION_POLICY = 'Foreground';

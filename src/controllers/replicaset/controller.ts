@@ -1,6 +1,7 @@
 // The ReplicaSet controller (upstream pkg/controller/replicaset): keeps `spec.replicas` pods of the
 // template running, adopting matching orphans and releasing pods that stopped matching, and reports
 // replicas / fullyLabeled / ready / available counts in the status.
+import { ClockDelays } from '../delayed.js';
 import type { ReplicaSet, ReplicaSetCondition, ReplicaSetStatus } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { nowRFC3339 } from '../../api/names.js';
@@ -117,15 +118,15 @@ export class ReplicaSetController implements Controller {
   private readonly replicaSets: Informer<ReplicaSet>;
   private readonly pods: Informer<Pod>;
   private readonly recorder: EventRecorder;
-  private readonly delayed = new Map<string, { due: number; handle: unknown }>();
+  private readonly delayed: ClockDelays;
   private workers?: Promise<void>;
-  private stopped = false;
 
   constructor(
     private readonly ctx: ControllerContext,
     private readonly opts: ReplicaSetControllerOptions = {},
   ) {
     this.expectations = new ControllerExpectations(() => ctx.clock.now());
+    this.delayed = new ClockDelays(this.queue, ctx.clock);
     this.recorder = ctx.recorder('replicaset-controller');
     this.replicaSets = ctx.informers.informer<ReplicaSet>(RESOURCES.replicasets);
     this.pods = ctx.informers.informer<Pod>(RESOURCES.pods);
@@ -157,9 +158,7 @@ export class ReplicaSetController implements Controller {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const d of this.delayed.values()) this.ctx.clock.clearTimeout(d.handle);
-    this.delayed.clear();
+    this.delayed.stop();
     this.queue.shutDown();
     await this.workers;
   }
@@ -168,19 +167,6 @@ export class ReplicaSetController implements Controller {
     this.queue.add(metaNamespaceKey(rs));
   }
 
-  /** Adds `key` after `ms` of the controller's clock; an earlier pending add wins. */
-  private enqueueAfter(key: string, ms: number): void {
-    if (this.stopped) return;
-    const due = this.ctx.clock.now() + ms;
-    const cur = this.delayed.get(key);
-    if (cur && cur.due <= due) return;
-    if (cur) this.ctx.clock.clearTimeout(cur.handle);
-    const handle = this.ctx.clock.setTimeout(() => {
-      this.delayed.delete(key);
-      this.queue.add(key);
-    }, Math.max(0, ms));
-    this.delayed.set(key, { due, handle });
-  }
 
   private onReplicaSetDelete(rs: ReplicaSet): void {
     const key = metaNamespaceKey(rs);
@@ -243,7 +229,7 @@ export class ReplicaSetController implements Controller {
       if (!rs) return;
       this.enqueue(rs);
       const minReady = rs.spec?.minReadySeconds ?? 0;
-      if (!isPodReady(old) && isPodReady(cur) && minReady > 0) this.enqueueAfter(metaNamespaceKey(rs), (minReady + 1) * 1000);
+      if (!isPodReady(old) && isPodReady(cur) && minReady > 0) this.delayed.addAfter(metaNamespaceKey(rs), (minReady + 1) * 1000);
       return;
     }
     if (labelsChanged || refChanged) for (const rs of this.podReplicaSets(cur)) this.enqueue(rs);
@@ -299,7 +285,7 @@ export class ReplicaSetController implements Controller {
     if (manageErr === undefined && minReady > 0) {
       // look again when the next ready pod has been ready for minReadySeconds
       const due = pods.map((p) => (isPodAvailable(p, minReady, now) ? undefined : podAvailableAt(p, minReady))).filter((t): t is number => t !== undefined);
-      if (due.length) this.enqueueAfter(key, Math.min(...due) - now);
+      if (due.length) this.delayed.addAfter(key, Math.min(...due) - now);
     }
     if (manageErr !== undefined) throw manageErr;
   }

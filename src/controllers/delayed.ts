@@ -1,7 +1,7 @@
 // Requeueing a key after a delay measured on the controller's Clock (deadlines, TTLs, backoffs), so a
 // test driving a fake clock decides when they fire; WorkQueue.addAfter runs on wall-clock timers.
-import type { Clock } from '../manager.js';
-import type { WorkQueue } from '../../client/workqueue.js';
+import type { Clock } from './manager.js';
+import type { WorkQueue } from '../client/workqueue.js';
 
 export class ClockDelays {
   private readonly pending = new Map<string, { due: number; handle: unknown }>();
