@@ -14,20 +14,22 @@ import {
   watchCompactedError,
 } from './encoding.js';
 import { CompactionSchedule, DEFAULT_WATCH_WINDOW, type StoreOptions } from './retention.js';
-import type {
-  ListOptions,
-  ListResult,
-  StorableObject,
-  Store,
-  StoreEvent,
-  StoredValue,
-  WatchEventType,
-  WatchOptions,
-  Watcher,
+import {
+  StorageError,
+  type ListOptions,
+  type ListResult,
+  type StorableObject,
+  type Store,
+  type StoreEvent,
+  type StoredValue,
+  type WatchEventType,
+  type WatchOptions,
+  type Watcher,
 } from './store.js';
 import { WatchHub } from './watchhub.js';
 
-const SCHEMA_VERSION = 1;
+// 1: objects WITHOUT ROWID (rows of ~1 KiB spilled to overflow pages); 2: a rowid table
+const SCHEMA_VERSION = 2;
 /** revisions deleted per compaction transaction, so a big backlog does not block writes for long */
 const COMPACT_CHUNK = 10_000;
 
@@ -37,9 +39,7 @@ CREATE TABLE IF NOT EXISTS objects (
   rev INTEGER NOT NULL,
   create_rev INTEGER NOT NULL,
   value TEXT NOT NULL
-) WITHOUT ROWID;
--- the whole row lives in the primary key's b-tree; counting keys reads this much smaller one
-CREATE INDEX IF NOT EXISTS objects_key ON objects (key);
+);
 CREATE TABLE IF NOT EXISTS events (
   rev INTEGER PRIMARY KEY,
   type TEXT NOT NULL,
@@ -148,50 +148,95 @@ function prepareStatements(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
-function prepareTransactions(db: Database.Database, s: Statements) {
+/** One queued write; `apply` runs inside the batch's transaction and throws StorageError to fail alone. */
+interface PendingWrite {
+  obj?: StorableObject;
+  apply(rev: number, compacted: number): [StoredValue, StoredValue | undefined];
+  type: WatchEventType;
+  resolve(v: StoredValue): void;
+  reject(e: unknown): void;
+}
+
+interface WriteOutcome {
+  write: PendingWrite;
+  stored?: StoredValue;
+  prev?: StoredValue;
+  error?: unknown;
+}
+
+function prepareWrites(s: Statements) {
   return {
-    create: db.transaction((key: string, obj: StorableObject, rev: number): StoredValue => {
+    create(key: string, obj: StorableObject, rev: number): [StoredValue, undefined] {
       if (s.get.get(key)) throw keyExistsError(key);
       const value = stampResourceVersion(obj, rev);
       s.insertObject.run(key, rev, rev, value);
       s.insertEvent.run(rev, 'ADDED', key, value, null, rev);
-      return { key, rev, createRev: rev, value };
+      return [{ key, rev, createRev: rev, value }, undefined];
+    },
+    update(key: string, obj: StorableObject, expectedRev: number, rev: number, compacted: number): [StoredValue, StoredValue] {
+      const current = s.get.get(key);
+      if (!current) throw notFoundError(key);
+      if (current.rev !== expectedRev) throw conflictError(key, expectedRev, current);
+      keepPrevious(s, current, compacted);
+      const value = stampResourceVersion(obj, rev);
+      s.updateObject.run(rev, value, key);
+      s.insertEvent.run(rev, 'MODIFIED', key, value, current.rev, current.createRev);
+      return [{ key, rev, createRev: current.createRev, value }, current];
+    },
+    delete(key: string, expectedRev: number | undefined, rev: number, compacted: number): [StoredValue, StoredValue] {
+      const current = s.get.get(key);
+      if (!current) throw notFoundError(key);
+      if (expectedRev !== undefined && current.rev !== expectedRev) throw conflictError(key, expectedRev, current);
+      keepPrevious(s, current, compacted);
+      const value = restampValue(current.value, rev);
+      s.deleteObject.run(key);
+      s.insertEvent.run(rev, 'DELETED', key, value, current.rev, current.createRev);
+      return [{ key, rev, createRev: current.createRev, value }, current];
+    },
+  };
+}
+
+function prepareTransactions(db: Database.Database, s: Statements) {
+  return {
+    /**
+     * Group commit: every write queued in one turn of the event loop shares one transaction (one WAL
+     * commit). Each write checks its own preconditions first, so one that fails with a StorageError
+     * has written nothing and fails alone; any other error rolls the whole batch back.
+     */
+    batch: db.transaction((writes: PendingWrite[], firstRev: number, compacted: number): WriteOutcome[] => {
+      let rev = firstRev;
+      return writes.map((write) => {
+        try {
+          const [stored, prev] = write.obj
+            ? restoreOnFailure(write.obj, () => write.apply(rev, compacted))
+            : write.apply(rev, compacted);
+          rev++;
+          return { write, stored, prev };
+        } catch (error) {
+          if (!(error instanceof StorageError)) throw error;
+          return { write, error };
+        }
+      });
     }),
-    update: db.transaction(
-      (
-        key: string,
-        obj: StorableObject,
-        expectedRev: number,
-        rev: number,
-        compacted: number,
-      ): [StoredValue, StoredValue] => {
-        const current = s.get.get(key);
-        if (!current) throw notFoundError(key);
-        if (current.rev !== expectedRev) throw conflictError(key, expectedRev, current);
-        keepPrevious(s, current, compacted);
-        const value = stampResourceVersion(obj, rev);
-        s.updateObject.run(rev, value, key);
-        s.insertEvent.run(rev, 'MODIFIED', key, value, current.rev, current.createRev);
-        return [{ key, rev, createRev: current.createRev, value }, current];
-      },
-    ),
-    delete: db.transaction(
-      (key: string, expectedRev: number | undefined, rev: number, compacted: number): [StoredValue, StoredValue] => {
-        const current = s.get.get(key);
-        if (!current) throw notFoundError(key);
-        if (expectedRev !== undefined && current.rev !== expectedRev) throw conflictError(key, expectedRev, current);
-        keepPrevious(s, current, compacted);
-        const value = restampValue(current.value, rev);
-        s.deleteObject.run(key);
-        s.insertEvent.run(rev, 'DELETED', key, value, current.rev, current.createRev);
-        return [{ key, rev, createRev: current.createRev, value }, current];
-      },
-    ),
     compactChunk: db.transaction((hi: number) => {
       s.compactChunk.run({ hi });
       s.setMeta.run('compacted', hi);
     }),
   };
+}
+
+/** Schema 1 kept objects WITHOUT ROWID; copy them into the rowid table once. */
+function migrateFromV1(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec(`
+      CREATE TABLE objects_v2 (key TEXT PRIMARY KEY, rev INTEGER NOT NULL, create_rev INTEGER NOT NULL, value TEXT NOT NULL);
+      INSERT INTO objects_v2 (key, rev, create_rev, value) SELECT key, rev, create_rev, value FROM objects ORDER BY key;
+      DROP INDEX IF EXISTS objects_key;
+      DROP TABLE objects;
+      ALTER TABLE objects_v2 RENAME TO objects;
+    `);
+    db.prepare("UPDATE meta SET value = ? WHERE name = 'schema'").run(SCHEMA_VERSION);
+  }).immediate();
 }
 
 type Transactions = ReturnType<typeof prepareTransactions>;
@@ -217,10 +262,13 @@ export class SqliteStore implements Store {
 
   private readonly stmt: Statements;
   private readonly tx: Transactions;
+  private readonly writes: ReturnType<typeof prepareWrites>;
+  private pending: PendingWrite[] = [];
 
   private constructor(private readonly db: Database.Database, opts: StoreOptions) {
     const s = (this.stmt = prepareStatements(db));
     this.tx = prepareTransactions(db, s);
+    this.writes = prepareWrites(s);
     this.compacted = s.getMeta.get('compacted') ?? 0;
     this.rev = Math.max(s.maxRev.get() ?? 0, this.compacted);
     this.hub = new WatchHub(opts.watchWindow ?? DEFAULT_WATCH_WINDOW, this.rev);
@@ -250,6 +298,8 @@ export class SqliteStore implements Store {
       const version = db.prepare<[], number>("SELECT value FROM meta WHERE name = 'schema'").pluck().get();
       if (version === undefined) {
         db.prepare("INSERT INTO meta (name, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
+      } else if (version === 1) {
+        migrateFromV1(db);
       } else if (version !== SCHEMA_VERSION) {
         throw new Error(`storage: ${path} has schema version ${version}, this build reads ${SCHEMA_VERSION}`);
       }
@@ -319,31 +369,52 @@ export class SqliteStore implements Store {
     return this.stmt.count.get({ ...keyRange(prefix), after: '' }) ?? 0;
   }
 
-  async create(key: string, obj: StorableObject): Promise<StoredValue> {
-    this.assertOpen();
-    const rev = this.rev + 1;
-    const stored = restoreOnFailure(obj, () => this.tx.create.immediate(key, obj, rev));
-    this.committed({ type: 'ADDED', key, rev, value: stored.value });
-    return stored;
+  create(key: string, obj: StorableObject): Promise<StoredValue> {
+    return this.enqueue('ADDED', obj, (rev) => this.writes.create(key, obj, rev));
   }
 
-  async update(key: string, obj: StorableObject, expectedRev: number): Promise<StoredValue> {
-    this.assertOpen();
-    const rev = this.rev + 1;
-    const [stored, prev] = restoreOnFailure(obj, () =>
-      this.tx.update.immediate(key, obj, expectedRev, rev, this.compacted),
-    );
-    this.committed({ type: 'MODIFIED', key, rev, value: stored.value, prevValue: prev.value });
-    return stored;
+  update(key: string, obj: StorableObject, expectedRev: number): Promise<StoredValue> {
+    return this.enqueue('MODIFIED', obj, (rev, compacted) => this.writes.update(key, obj, expectedRev, rev, compacted));
   }
 
-  async delete(key: string, expectedRev?: number): Promise<StoredValue> {
-    this.assertOpen();
-    const rev = this.rev + 1;
-    const [stored, prev] = this.tx.delete.immediate(key, expectedRev, rev, this.compacted);
-    this.committed({ type: 'DELETED', key, rev, value: stored.value, prevValue: prev.value });
-    return stored;
+  delete(key: string, expectedRev?: number): Promise<StoredValue> {
+    return this.enqueue('DELETED', undefined, (rev, compacted) => this.writes.delete(key, expectedRev, rev, compacted));
   }
+
+  private enqueue(type: WatchEventType, obj: StorableObject | undefined, apply: PendingWrite['apply']): Promise<StoredValue> {
+    if (this.closed) return Promise.reject(closedError());
+    return new Promise<StoredValue>((resolve, reject) => {
+      this.pending.push({ type, obj, apply, resolve, reject });
+      if (this.pending.length === 1) setImmediate(this.flushPending);
+    });
+  }
+
+  private readonly flushPending = (): void => {
+    const writes = this.pending;
+    if (writes.length === 0) return;
+    this.pending = [];
+    if (this.closed) {
+      for (const w of writes) w.reject(closedError());
+      return;
+    }
+    let outcomes: WriteOutcome[];
+    try {
+      outcomes = this.tx.batch.immediate(writes, this.rev + 1, this.compacted);
+    } catch (err) {
+      for (const w of writes) w.reject(err);
+      return;
+    }
+    for (const { write, stored, prev, error } of outcomes) {
+      if (!stored) {
+        write.reject(error);
+        continue;
+      }
+      const ev: StoreEvent = { type: write.type, key: stored.key, rev: stored.rev, value: stored.value };
+      if (prev) ev.prevValue = prev.value;
+      this.committed(ev);
+      write.resolve(stored);
+    }
+  };
 
   watch(prefix: string, opts: WatchOptions): Watcher {
     this.assertOpen();
@@ -364,6 +435,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flushPending();
     this.closed = true;
     this.schedule.stop();
     this.hub.clear();

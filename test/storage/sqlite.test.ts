@@ -31,6 +31,71 @@ after(() => {
 runStoreConformance('sqlite', (opts) => SqliteStore.open(tempFile(), opts));
 
 describe('SqliteStore', () => {
+  it('commits writes made in one turn together: consecutive revisions, a failing write fails alone', async () => {
+    const store = SqliteStore.open(tempFile());
+    try {
+      await store.create('/core/pods/ns/taken', pod('taken'));
+      const seen: StoreEvent[] = [];
+      store.watch('/core/pods/', { afterRev: 1, onEvent: (ev) => seen.push(ev) });
+      const results = await Promise.allSettled([
+        store.create('/core/pods/ns/a', pod('a')),
+        store.create('/core/pods/ns/taken', pod('taken')),
+        store.create('/core/pods/ns/b', pod('b')),
+        store.update('/core/pods/ns/taken', pod('taken'), 999),
+        store.delete('/core/pods/ns/a'),
+      ]);
+      assert.deepEqual(
+        results.map((r) => (r.status === 'fulfilled' ? r.value.rev : (r.reason as { code: string }).code)),
+        [2, 'KeyExists', 3, 'Conflict', 4],
+      );
+      assert.deepEqual(
+        seen.map((e) => `${e.type} ${e.key} ${e.rev}`),
+        ['ADDED /core/pods/ns/a 2', 'ADDED /core/pods/ns/b 3', 'DELETED /core/pods/ns/a 4'],
+      );
+      assert.equal(store.currentRevision(), 4);
+      assert.equal((await store.get('/core/pods/ns/a')), undefined);
+      assert.equal(resourceVersionOf((await store.get('/core/pods/ns/b'))!.value), '3');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('opens a schema-1 file (objects WITHOUT ROWID) and converts it, keeping objects and history', async () => {
+    const file = tempFile();
+    const old = new Database(file);
+    old.exec(`
+      CREATE TABLE objects (key TEXT PRIMARY KEY, rev INTEGER NOT NULL, create_rev INTEGER NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE INDEX objects_key ON objects (key);
+      CREATE TABLE events (rev INTEGER PRIMARY KEY, type TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, prev_rev INTEGER, create_rev INTEGER NOT NULL);
+      CREATE INDEX events_key_rev ON events (key, rev);
+      CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO meta VALUES ('schema', 1);
+    `);
+    const v = JSON.stringify({ ...pod('a'), metadata: { ...pod('a').metadata, resourceVersion: '7' } });
+    old.prepare('INSERT INTO objects VALUES (?, 7, 7, ?)').run('/core/pods/ns/a', v);
+    old.prepare("INSERT INTO events VALUES (7, 'ADDED', ?, ?, NULL, 7)").run('/core/pods/ns/a', v);
+    old.close();
+    const store = SqliteStore.open(file);
+    try {
+      assert.equal(store.currentRevision(), 7);
+      assert.equal(resourceVersionOf((await store.get('/core/pods/ns/a'))!.value), '7');
+      const b = await store.create('/core/pods/ns/b', pod('b'));
+      assert.equal(b.rev, 8);
+      assert.deepEqual((await store.list('/core/pods/')).items.map((i) => i.key), ['/core/pods/ns/a', '/core/pods/ns/b']);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal(db.prepare("SELECT value FROM meta WHERE name = 'schema'").pluck().get(), 2);
+      const sql = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'objects'").pluck().get() as string;
+      assert.doesNotMatch(sql, /WITHOUT ROWID/);
+      assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'objects_key'").pluck().get(), 0);
+    } finally {
+      db.close();
+    }
+  });
+
   it('creates the file in WAL mode with incremental auto-vacuum', async () => {
     const file = tempFile();
     const store = SqliteStore.open(file);
