@@ -24,8 +24,16 @@ export const newUID = (): string => randomUUID();
 
 /** A `metav1.Time`: RFC 3339 in UTC with seconds precision, e.g. `2024-01-02T03:04:05Z`. */
 export function nowRFC3339(at: number = Date.now()): string {
-  return new Date(Math.floor(at / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const second = Math.floor(at / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastSecondText = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return lastSecondText;
 }
+// every write stamps a time; most writes in a busy second share one
+let lastSecond = NaN;
+let lastSecondText = '';
 
 /** A `metav1.MicroTime`: RFC 3339 in UTC with exactly six fractional digits, e.g. `…05.123456Z`. */
 export function microTimeRFC3339(atMs: number = performance.timeOrigin + performance.now()): string {

@@ -96,6 +96,17 @@ function parseItem(v: StoredValue): Item {
   return { obj: JSON.parse(v.value) as StoredKubeObject, raw: v.value };
 }
 
+/** An Item whose JSON is parsed on first use: a plain JSON list forwards the stored text untouched. */
+function lazyItem(v: StoredValue): Item {
+  let obj: StoredKubeObject | undefined;
+  return {
+    raw: v.value,
+    get obj() {
+      return (obj ??= JSON.parse(v.value) as StoredKubeObject);
+    },
+  };
+}
+
 /**
  * One Item per store event, shared by every watcher of it: the JSON is parsed at most once, and only when a
  * watcher needs the object (selectors, Table), not for plain JSON watchers that forward the stored text.
@@ -483,8 +494,9 @@ export class Registry {
       if (obj.status === undefined) delete out.status;
       info.strategy.prepareForStatusUpdate?.(out, old);
     } else if (subresource) {
-      // scale, finalize, binding: the handler made one targeted change; the kind's update rules do not apply
-      if (info.subresources?.status) {
+      // scale, finalize, binding: the handler made one targeted change; the kind's update rules do not apply.
+      // A binding also records the PodScheduled condition, as upstream's assignPod does.
+      if (info.subresources?.status && subresource !== 'binding') {
         if (old.status !== undefined) out.status = deepClone(old.status);
         else delete out.status;
       }
@@ -676,8 +688,8 @@ export class Registry {
       listRev ??= page.revision;
       for (const v of page.items) {
         lastKey = v.key;
-        const it = parseItem(v);
-        if (!matches(info, filter, it.obj)) continue;
+        const it = filter ? parseItem(v) : lazyItem(v);
+        if (filter && !matches(info, filter, it.obj)) continue;
         items.push(it);
         if (limit && items.length >= limit) break;
       }
