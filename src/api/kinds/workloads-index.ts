@@ -1,5 +1,6 @@
 // The workload kinds: apps/v1, batch/v1, autoscaling/v2 and policy/v1.
 import type { KindInfo } from '../types.js';
+import { controllerRevisionKind } from './controllerrevision.js';
 import { daemonSetKind } from './daemonset.js';
 import { deploymentKind, replicaSetKind } from './deployment.js';
 import { horizontalPodAutoscalerKind } from './hpa.js';
@@ -12,6 +13,7 @@ export const workloadKinds: KindInfo[] = [
   replicaSetKind,
   statefulSetKind,
   daemonSetKind,
+  controllerRevisionKind,
   jobKind,
   cronJobKind,
   horizontalPodAutoscalerKind,

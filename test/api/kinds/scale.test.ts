@@ -47,7 +47,7 @@ describe('Scale of workloads', () => {
 });
 
 describe('workloadKinds', () => {
-  it('lists the eight workload kinds once each and registers in a scheme', () => {
+  it('lists the workload kinds once each and registers in a scheme', () => {
     assert.deepEqual(
       workloadKinds.map((k) => `${k.group}/${k.version}/${k.kind}`),
       [
@@ -55,6 +55,7 @@ describe('workloadKinds', () => {
         'apps/v1/ReplicaSet',
         'apps/v1/StatefulSet',
         'apps/v1/DaemonSet',
+        'apps/v1/ControllerRevision',
         'batch/v1/Job',
         'batch/v1/CronJob',
         'autoscaling/v2/HorizontalPodAutoscaler',
