@@ -52,6 +52,19 @@ const FLOAT_FIELDS = new Set<string>([
   'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps.multipleOf',
 ]);
 
+/** Fields upstream's OpenAPI has that kubernetes-types leaves out (the vendor extensions of CRD schemas). */
+const EXTRA_FIELDS: Record<string, Record<string, string>> = {
+  'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps': {
+    'x-kubernetes-embedded-resource': 'boolean',
+    'x-kubernetes-int-or-string': 'boolean',
+    'x-kubernetes-list-map-keys': '[]string',
+    'x-kubernetes-list-type': 'string',
+    'x-kubernetes-map-type': 'string',
+    'x-kubernetes-preserve-unknown-fields': 'boolean',
+    'x-kubernetes-validations': '[]object',
+  },
+};
+
 function declarationFiles(dir: string): string[] {
   const out: string[] = [];
   for (const entry of ts.sys.readDirectory(dir, ['.d.ts'], undefined, undefined)) out.push(entry);
@@ -195,6 +208,7 @@ function generate(): Generator {
       fields[field] = fieldType(p.type, name, field);
       if (!p.questionToken) required.push(field);
     }
+    Object.assign(fields, EXTRA_FIELDS[name]);
     types[name] = required.length ? { fields, required: required.sort() } : { fields };
   }
   return { facts: { source: `kubernetes-types@${packageVersion()}`, kinds, types } };

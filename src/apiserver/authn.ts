@@ -1,11 +1,14 @@
 // Authentication: who is making a request. x509 client certificates signed by the cluster CA
-// (CN = user, O = groups) and static bearer tokens; everything else is anonymous.
+// (CN = user, O = groups), static bearer tokens and service account tokens (sa-token.ts);
+// everything else is anonymous.
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { timingSafeEqual } from 'node:crypto';
 import type { UserInfo } from './registry.js';
 
-export type Authenticator = (req: IncomingMessage) => UserInfo | undefined;
+/** Answers synchronously when it can; a Promise only when it must look something up. */
+export type Authenticator = (req: IncomingMessage) => UserInfo | undefined | Promise<UserInfo | undefined>;
+export type SyncAuthenticator = (req: IncomingMessage) => UserInfo | undefined;
 
 export const ANONYMOUS: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
 
@@ -15,7 +18,7 @@ function asList(v: string | string[] | undefined): string[] {
 }
 
 /** Users from verified client certificates. Node has already checked the chain against the CA. */
-export function clientCertAuthenticator(): Authenticator {
+export function clientCertAuthenticator(): SyncAuthenticator {
   return (req) => {
     const sock = req.socket as TLSSocket;
     if (!sock.encrypted || !sock.authorized) return undefined;
@@ -33,7 +36,7 @@ export interface StaticToken {
 }
 
 /** Users from `Authorization: Bearer <token>` matched against a static list. */
-export function tokenAuthenticator(tokens: StaticToken[]): Authenticator {
+export function tokenAuthenticator(tokens: StaticToken[]): SyncAuthenticator {
   const entries = tokens.map((t) => ({ buf: Buffer.from(t.token), user: t.user }));
   return (req) => {
     const h = req.headers.authorization;
@@ -48,13 +51,18 @@ export function tokenAuthenticator(tokens: StaticToken[]): Authenticator {
 
 /** The first authenticator that recognizes the request wins. */
 export function unionAuthenticator(...as: Authenticator[]): Authenticator {
-  return (req) => {
-    for (const a of as) {
-      const u = a(req);
+  const from = (req: IncomingMessage, i: number): UserInfo | undefined | Promise<UserInfo | undefined> => {
+    for (; i < as.length; i++) {
+      const u = as[i](req);
+      if (u instanceof Promise) {
+        const next = i + 1;
+        return u.then((v) => v ?? from(req, next));
+      }
       if (u) return u;
     }
     return undefined;
   };
+  return (req) => from(req, 0);
 }
 
 /** True when the request carries credentials that were not accepted (→ 401 rather than anonymous). */
@@ -66,7 +74,7 @@ export function presentedCredentials(req: IncomingMessage): boolean {
  * Users of in-process transports: the client put the caller's identity on its in-memory socket under
  * a global symbol (src/client/transport.ts); sockets from the network never carry it.
  */
-export function inProcessAuthenticator(): Authenticator {
+export function inProcessAuthenticator(): SyncAuthenticator {
   const key = Symbol.for('timonel.inProcessIdentity');
   return (req) => {
     const id = (req.socket as unknown as Record<symbol, UserInfo | undefined>)[key];

@@ -16,6 +16,7 @@ import {
 } from '../api/schema/index.js';
 import { builtinPatchMeta } from '../api/schema/patch-meta.js';
 import { apiVersionOf, type KindInfo, type KubeObject } from '../api/types.js';
+import { customResourceKind, customUnknownFields, pruneCustomResource } from './crd/kinds.js';
 import type { BodyFormat } from './negotiate.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
@@ -275,6 +276,8 @@ export function checkObjectFields(
   schema: Schema = builtinSchema(),
 ): unknown {
   const directive = fieldValidationOf(req.query, optionsKind);
+  const custom = customUnknownFields(info, obj);
+  if (custom !== undefined) return checkCustomObjectFields(req, info, raw, fmt, obj, directive, custom);
   const shape = shapeFor(schema, info, obj);
   if (!shape) return obj;
   if (directive !== 'Ignore') {
@@ -295,6 +298,60 @@ export function checkObjectFields(
   }
   pruneUnknownFields(schema, shape, obj);
   return obj;
+}
+
+/** The checks of a POST or PUT body of a custom resource: unknown fields are those its CRD's schema does not declare. */
+function checkCustomObjectFields(req: FieldValidationRequest, info: KindInfo, raw: Buffer, fmt: 'json' | 'yaml', obj: unknown, directive: FieldValidation, unknown: string[]): unknown {
+  if (directive !== 'Ignore') {
+    const text = raw.toString('utf8');
+    const yamlErrors = fmt === 'yaml' ? yamlDuplicateKeys(text) : [];
+    const dupes = fmt === 'json' ? scanJSONStrict(text, JSON_PATCH_SCHEMA, undefined).map(strictErrorText) : [];
+    const errors = [...dupes, ...unknown.map((path) => strictErrorText({ type: 'unknown field', path }))];
+    if (directive === 'Warn') addWarnings(req.res, [...yamlErrors, ...errors]);
+    else if (errors.length || yamlErrors.length) {
+      const parts = yamlErrors.length ? [`yaml: unmarshal errors:\n  ${yamlErrors.join('\n  ')}`, ...errors] : errors;
+      throw errBadRequest(`${info.kind} in version ${JSON.stringify(info.version)} cannot be handled as a ${info.kind}: strict decoding error: ${parts.join(', ')}`);
+    }
+  }
+  pruneCustomResource(info, obj);
+  return obj;
+}
+
+/** The checks of a PATCH of a custom resource (its schema is its CRD's, not the built-in facts). */
+function customPatchFieldChecker(req: FieldValidationRequest, info: KindInfo, raw: Buffer, fmt: BodyFormat, patch: unknown, target: PatchTarget, directive: FieldValidation): PatchFieldChecker {
+  const prune = (v: unknown) => (pruneCustomResource(info, v), v);
+  if (fmt === 'apply-patch') {
+    const paths = customUnknownFields(info, patch) ?? [];
+    if (paths.length) {
+      const meta = isPlainObject(patch) && isPlainObject(patch.metadata) ? patch.metadata : {};
+      const ns = typeof meta.namespace === 'string' ? meta.namespace : (target.namespace ?? '');
+      const name = typeof meta.name === 'string' ? meta.name : target.name;
+      const errs = paths.map((p) => `.${p}: field not declared in schema`);
+      throw errBadRequest(`failed to create typed patch object (${ns}/${name}; ${info.group}/${info.version}, Kind=${info.kind}): ${errs.length === 1 ? errs[0] : `errors:\n  ${errs.join('\n  ')}`}`);
+    }
+    return { result: (_c, patched) => prune(patched) };
+  }
+  const patchErrors: string[] = [];
+  if (directive !== 'Ignore') {
+    const text = raw.toString('utf8');
+    if (fmt === 'json-patch') patchErrors.push(...scanJSONStrict(text, JSON_PATCH_SCHEMA, JSON_PATCH_SHAPE).map((e) => `json patch ${strictErrorText(e)}`));
+    else patchErrors.push(...scanJSONStrict(text, JSON_PATCH_SCHEMA, undefined).map(strictErrorText));
+  }
+  return {
+    result(current, patched) {
+      if (directive !== 'Ignore') {
+        let unknown = customUnknownFields(info, patched) ?? [];
+        if (unknown.length && current) {
+          const before = new Set(customUnknownFields(info, current) ?? []);
+          unknown = unknown.filter((p) => !before.has(p));
+        }
+        const errors = [...patchErrors, ...unknown.map((path) => strictErrorText({ type: 'unknown field', path }))];
+        if (directive === 'Warn') addWarnings(req.res, errors);
+        else if (errors.length) throw patchInvalid(JSON.stringify(patched), `strict decoding error: ${errors.join(', ')}`);
+      }
+      return prune(patched);
+    },
+  };
 }
 
 // ---- patch ----
@@ -334,6 +391,7 @@ export function patchFieldChecker(
   schema: Schema = builtinSchema(),
 ): PatchFieldChecker {
   const directive = fieldValidationOf(req.query, 'PatchOptions');
+  if (customResourceKind(info)) return customPatchFieldChecker(req, info, raw, fmt, patch, target, directive);
   const apiVersion = apiVersionOf(info);
   const rootName = schema.typeNameForKind(apiVersion, info.kind);
   const shape: FieldShape | undefined = rootName ? { kind: 'ref', name: rootName } : undefined;

@@ -1,4 +1,5 @@
 // The HTTP face of the API server: routing, decoding, encoding, and the REST verbs over the Registry.
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzip } from 'node:zlib';
 import type { DeleteOptions } from 'kubernetes-types/meta/v1.js';
@@ -20,6 +21,7 @@ import type { Store } from '../storage/store.js';
 import { ANONYMOUS, type Authenticator, presentedCredentials } from './authn.js';
 import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { managerFromUserAgent } from './fieldmanager.js';
+import { customResourceKind } from './crd/kinds.js';
 import { checkObjectFields, patchFieldChecker } from './fieldvalidation.js';
 import { bodyFormat, decodeBody, encode, negotiate, type BodyFormat, type Negotiated, type Target } from './negotiate.js';
 import { openAPIFor, serveOpenAPI } from './openapi.js';
@@ -126,7 +128,7 @@ export class ApiServer {
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
-    let user = this.opts.authenticate(req);
+    let user = await this.opts.authenticate(req);
     if (!user) {
       if (presentedCredentials(req)) throw errUnauthorized();
       user = ANONYMOUS;
@@ -136,6 +138,9 @@ export class ApiServer {
 
     if (path === '/version') return this.sendValue(ctx, 200, this.opts.version);
     if (PUBLIC_PATHS.test(path)) return this.sendText(res, 200, 'ok');
+    if (this.whenReady) await this.whenReady;
+    const route = this.routes.get(path);
+    if (route) return route(ctx);
     if (path === '/openapi/v2' || path === '/openapi/v3' || path.startsWith('/openapi/v3/'))
       return serveOpenAPI(req, res, path, ctx.query, openAPIFor(this.scheme, this.opts.version.gitVersion));
 
@@ -168,11 +173,14 @@ export class ApiServer {
     // Aggregated discovery only when asked for with exactly its media type parameters.
     if (/as=APIGroupDiscoveryList/.test(accept) && /g=apidiscovery\.k8s\.io/.test(accept) && /v=v2(?![a-z0-9])/.test(accept)) {
       const body = JSON.stringify(aggregatedDiscovery(this.scheme, legacy));
-      ctx.res.writeHead(200, {
-        'Content-Type': 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
-        Vary: 'Accept',
-        'Content-Length': Buffer.byteLength(body),
-      });
+      const etag = `"${createHash('sha256').update(body).digest('hex').toUpperCase()}"`;
+      const headers = { 'Content-Type': 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList', Vary: 'Accept', ETag: etag };
+      if (ctx.req.headers['if-none-match'] === etag) {
+        ctx.res.writeHead(304, headers);
+        ctx.res.end();
+        return;
+      }
+      ctx.res.writeHead(200, { ...headers, 'Content-Length': Buffer.byteLength(body) });
       ctx.res.end(body);
       return;
     }
@@ -239,6 +247,14 @@ export class ApiServer {
     const obj = decodeBody(buf, fmt);
     return checkFields ? checkObjectFields(ctx, info, buf, fmt, obj, checkFields) : obj;
   }
+
+  /** Paths served by installed features (issuer discovery, selfsubjectreviews), after authentication. */
+  readonly routes = new Map<string, (ctx: Ctx) => void | Promise<void>>();
+  /** Subresources served by installed features, keyed `<group>/<resource>/<subresource>` (e.g. `/serviceaccounts/token`). */
+  readonly subresourceHandlers = new Map<string, (ctx: Ctx, r: ResourceRequest, method: string) => Promise<void>>();
+
+  /** Awaited before anything but the public paths is served (e.g. until the kinds of stored CRDs are registered). */
+  whenReady?: Promise<void>;
 
   /** Hook for the protobuf decoder; without one, protobuf bodies are refused with 415. */
   decodeProtobuf: (buf: Buffer, info: KindInfo) => unknown = () => {
@@ -392,6 +408,8 @@ export class ApiServer {
     const fmt = bodyFormat(ctx.req.headers['content-type']);
     const buf = await this.readBody(ctx.req);
     const patchDoc = this.decodePatch(buf, fmt);
+    if (fmt === 'strategic-merge-patch' && customResourceKind(r.info))
+      throw new StatusError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
     const fields = patchFieldChecker(ctx, r.info, buf, fmt, patchDoc, { namespace: r.namespace, name: r.name! });
     const force = isTrue(ctx.query.get('force'));
     // apply needs the manager the client named; other writes fall back to the User-Agent's

@@ -14,11 +14,15 @@ import type { Scheme } from '../api/scheme.js';
 import { builtinSchema, type FieldShape, type Schema } from '../api/schema/index.js';
 import { builtinPatchMeta, type PatchMetaLookup } from '../api/schema/patch-meta.js';
 import { apiVersionOf, type KindInfo } from '../api/types.js';
+import { customResourceKind } from './crd/kinds.js';
+import { CUSTOM_RESOURCE_OPENAPI_REFS, customResourceOpenAPI, customResourceOpenAPIKey } from './crd/openapi.js';
 
 type JSONSchema = Record<string, unknown>;
 type Operation = Record<string, unknown>;
 
 const PATCH_NAME = 'io.k8s.apimachinery.pkg.apis.meta.v1.Patch';
+/** Free-form types whose values may be any JSON, not only objects (a CRD schema's `default`, `enum`, `example`). */
+const UNTYPED = new Set(['io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON']);
 const INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
 /** Named string types upstream publishes as their own definitions. */
 const NAMED_SCALARS: Record<string, { name: string; schema: JSONSchema }> = {
@@ -50,7 +54,8 @@ function schemasFor(schema: Schema, roots: Iterable<string>, ref: (name: string)
   const fieldSchema = (shape: FieldShape): JSONSchema => {
     switch (shape.kind) {
       case 'any':
-        return { type: 'object' };
+        // a value of any JSON type (the schema fields of CRDs): upstream leaves the type out
+        return {};
       case 'array':
         return { type: 'array', items: fieldSchema(shape.items) };
       case 'map':
@@ -75,7 +80,7 @@ function schemasFor(schema: Schema, roots: Iterable<string>, ref: (name: string)
       continue;
     }
     if (name === PATCH_NAME || schema.isFreeForm(name)) {
-      out[name] = { type: 'object' };
+      out[name] = UNTYPED.has(name) ? {} : { type: 'object' };
       continue;
     }
     const facts = schema.type(name)!;
@@ -127,8 +132,9 @@ interface OperationSpec {
 /** The operations of one kind, on its collection path and on its item path. */
 function operationsOf(schema: Schema, k: KindInfo): { collection: OperationSpec[]; item: OperationSpec[] } {
   const verbs = new Set(k.verbs ?? ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']);
-  const root = schema.typeNameForKind(apiVersionOf(k), k.kind)!;
-  const list = schema.typeNameForKind(apiVersionOf(k), `${k.kind}List`);
+  const custom = customResourceOpenAPI(k, (n) => n, false);
+  const root = custom?.root ?? schema.typeNameForKind(apiVersionOf(k), k.kind)!;
+  const list = custom?.list ?? schema.typeNameForKind(apiVersionOf(k), `${k.kind}List`);
   const collection: OperationSpec[] = [];
   const item: OperationSpec[] = [];
   if (verbs.has('list') && list) collection.push({ method: 'get', verb: 'list', action: 'list', idVerb: 'list', response: list });
@@ -151,7 +157,9 @@ function kindPaths(schema: Schema, k: KindInfo, v3: boolean, ref: (name: string)
     const op: Operation = { tags: [`${groupCamel(k.group).replace(/^./, (c) => c.toLowerCase())}_${k.version}`], description: '', operationId: id };
     const params: unknown[] = VERB_PARAMS[o.verb].map(param);
     const bodySchema = o.body === 'patch' ? schemaRef(PATCH_NAME) : o.body ? schemaRef(o.body) : undefined;
-    const contentTypes = o.body === 'patch' ? PATCH_TYPES : ['application/json', 'application/yaml'];
+    // custom resources take no strategic merge patch (kubectl looks here to choose its patch type)
+    const patchTypes = customResourceKind(k) ? PATCH_TYPES.filter((t) => t !== 'application/strategic-merge-patch+json') : PATCH_TYPES;
+    const contentTypes = o.body === 'patch' ? patchTypes : ['application/json', 'application/yaml'];
     if (v3) {
       if (bodySchema) op.requestBody = { required: true, content: Object.fromEntries(contentTypes.map((t) => [t, { schema: bodySchema }])) };
       op.responses = o.response
@@ -160,7 +168,7 @@ function kindPaths(schema: Schema, k: KindInfo, v3: boolean, ref: (name: string)
     } else {
       if (bodySchema) {
         params.unshift({ name: 'body', in: 'body', required: true, schema: bodySchema });
-        op.consumes = o.body === 'patch' ? PATCH_TYPES : ['*/*'];
+        op.consumes = o.body === 'patch' ? patchTypes : ['*/*'];
       }
       op.produces = PRODUCES;
       op.schemes = ['https'];
@@ -209,6 +217,15 @@ function rootsOf(schema: Schema, kinds: readonly KindInfo[]): { roots: Set<strin
   return { roots, kindsOf };
 }
 
+/** Adds the definitions of the custom resource kinds among `kinds` (and the built-in ones they refer to). */
+function withCustomResources(kinds: readonly KindInfo[], defs: Record<string, JSONSchema>, ref: (name: string) => string, v3: boolean): Record<string, JSONSchema> {
+  const custom = kinds.map((k) => customResourceOpenAPI(k, ref, v3)).filter((c) => c !== undefined);
+  if (!custom.length) return defs;
+  const out = { ...schemasFor(builtinSchema(), CUSTOM_RESOURCE_OPENAPI_REFS, ref), ...defs };
+  for (const c of custom) Object.assign(out, c.definitions);
+  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]]));
+}
+
 /** A document, encoded once. */
 class Encoded {
   readonly json: Buffer;
@@ -245,7 +262,7 @@ export class OpenAPIDocuments {
   v2(): Record<string, unknown> {
     if (!this.v2Doc) {
       const ref = (n: string) => `#/definitions/${n}`;
-      const served = this.kinds.filter((k) => this.schema.typeNameForKind(apiVersionOf(k), k.kind));
+      const served = this.kinds.filter((k) => this.schema.typeNameForKind(apiVersionOf(k), k.kind) || customResourceOpenAPI(k, ref, false));
       const { roots, kindsOf } = rootsOf(this.schema, served);
       const paths: Record<string, unknown> = {};
       for (const k of served) Object.assign(paths, kindPaths(this.schema, k, false, ref));
@@ -253,7 +270,7 @@ export class OpenAPIDocuments {
         swagger: '2.0',
         info: { title: 'Kubernetes', version: this.version },
         paths: Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]])),
-        definitions: schemasFor(this.schema, roots, ref, this.patchMeta, kindsOf),
+        definitions: withCustomResources(served, schemasFor(this.schema, roots, ref, this.patchMeta, kindsOf), ref, false),
       };
     }
     return this.v2Doc;
@@ -276,7 +293,7 @@ export class OpenAPIDocuments {
       const ref = (n: string) => `#/components/schemas/${n}`;
       const byGV = new Map<string, KindInfo[]>();
       for (const k of this.kinds) {
-        if (!this.schema.typeNameForKind(apiVersionOf(k), k.kind)) continue;
+        if (!this.schema.typeNameForKind(apiVersionOf(k), k.kind) && !customResourceOpenAPI(k, ref, true)) continue;
         const key = gvPath(k.group, k.version);
         byGV.set(key, [...(byGV.get(key) ?? []), k]);
       }
@@ -292,7 +309,7 @@ export class OpenAPIDocuments {
             openapi: '3.0.0',
             info: { title: 'Kubernetes', version: this.version },
             paths: Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]])),
-            components: { schemas: schemasFor(this.schema, roots, ref, this.patchMeta, kindsOf) },
+            components: { schemas: withCustomResources(kinds, schemasFor(this.schema, roots, ref, this.patchMeta, kindsOf), ref, true) },
           }),
         );
       }
@@ -316,7 +333,7 @@ const cache = new WeakMap<Scheme, { key: string; docs: OpenAPIDocuments }>();
 /** The documents of a scheme, rebuilt only when its kinds change. */
 export function openAPIFor(scheme: Scheme, version: string, patchMeta: PatchMetaLookup = builtinPatchMeta()): OpenAPIDocuments {
   const kinds = scheme.kinds();
-  const key = `${version}|${kinds.map((k) => `${apiVersionOf(k)}/${k.kind}/${k.resource}/${k.namespaced}/${(k.verbs ?? []).join(',')}`).join(';')}`;
+  const key = `${version}|${kinds.map((k) => `${apiVersionOf(k)}/${k.kind}/${k.resource}/${k.namespaced}/${(k.verbs ?? []).join(',')}/${customResourceOpenAPIKey(k)}`).join(';')}`;
   const hit = cache.get(scheme);
   if (hit && hit.key === key) return hit.docs;
   const docs = new OpenAPIDocuments([...kinds], version, builtinSchema(), patchMeta);

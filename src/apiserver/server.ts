@@ -4,13 +4,18 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Scheme } from '../api/scheme.js';
 import type { Store } from '../storage/store.js';
+import { defaultStorageClass } from './admission/default-storageclass.js';
 import { namespaceLifecycle } from './admission/namespace.js';
+import { storageObjectInUseProtection } from './admission/storage-object-in-use-protection.js';
 import { serviceAllocator, type ServiceAllocatorOptions } from './admission/service-alloc.js';
-import { type Authenticator } from './authn.js';
+import { type Authenticator, unionAuthenticator } from './authn.js';
+import { installCustomResourceDefinitions } from './crd/index.js';
 import { installFieldManager } from './fieldmanager.js';
 import { installProtobuf } from './protobuf.js';
 import { installStrategicMerge } from './smp.js';
 import { ApiServer, type VersionInfo } from './handler.js';
+import { ServiceAccountTokenKeys, serviceAccountTokenAuthenticator } from './sa-token.js';
+import { installServiceAccountTokens, registryLookup } from './tokenrequest.js';
 
 export interface ListenOptions {
   port: number;
@@ -49,15 +54,28 @@ export interface NewApiServerOptions {
   serverAddress: string;
   anonymousIsAdmin?: boolean;
   services?: ServiceAllocatorOptions;
+  /** PKCS#8 PEM of the P-256 key that signs service account tokens; without one, a key that lives as long as the process */
+  serviceAccountKeyPem?: string;
+  /** `iss` of service account tokens (default https://kubernetes.default.svc.cluster.local) */
+  serviceAccountIssuer?: string;
   log?: (l: string) => void;
 }
 
 export function newApiServer(o: NewApiServerOptions): ApiServer {
-  const api = new ApiServer({ ...o, version: versionInfo() });
+  const saKeys = new ServiceAccountTokenKeys({ keyPem: o.serviceAccountKeyPem, issuer: o.serviceAccountIssuer });
+  const saAuthenticator = serviceAccountTokenAuthenticator(saKeys, registryLookup(() => api), o.log);
+  const api: ApiServer = new ApiServer({ ...o, authenticate: unionAuthenticator(o.authenticate, saAuthenticator), version: versionInfo() });
+  installServiceAccountTokens(api, saKeys, o.serverAddress);
   installProtobuf(api);
   installStrategicMerge(api);
   installFieldManager(api);
-  api.registry.admission.push(namespaceLifecycle(() => o.scheme.lookup('', 'v1', 'namespaces')), serviceAllocator(o.services));
+  installCustomResourceDefinitions(api, o.log);
+  api.registry.admission.push(
+    namespaceLifecycle(() => o.scheme.lookup('', 'v1', 'namespaces')),
+    serviceAllocator(o.services),
+    defaultStorageClass(() => o.scheme.lookup('storage.k8s.io', 'v1', 'storageclasses')),
+    storageObjectInUseProtection(),
+  );
   return api;
 }
 

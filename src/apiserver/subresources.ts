@@ -1,12 +1,15 @@
-// Subresources: status, scale, namespaces/finalize, pods/binding.
+// Subresources: status, scale, namespaces/finalize, pods/binding, pods/eviction.
 import { errBadRequest, errInvalid, errMethodNotAllowed, errNotFoundPath, StatusError } from '../api/errors.js';
 import { formatLabelSelector } from '../api/labels.js';
 import { deepClone, getPath, isPlainObject, setPath } from '../api/object.js';
 import { applyJSONPatch, applyMergePatch } from '../api/patch.js';
 import type { KindInfo, KubeObject } from '../api/types.js';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
+import type { PodCondition } from 'kubernetes-types/core/v1.js';
+import { nowRFC3339 } from '../api/names.js';
 import { bodyFormat, decodeBody } from './negotiate.js';
 import type { ApiServer, Ctx, ResourceRequest } from './handler.js';
+import { serveEviction } from './eviction.js';
 
 export async function serveSubresource(server: ApiServer, ctx: Ctx, r: ResourceRequest, method: string): Promise<void> {
   if (r.name === undefined) throw errNotFoundPath();
@@ -25,8 +28,14 @@ export async function serveSubresource(server: ApiServer, ctx: Ctx, r: ResourceR
     case 'binding':
       if (r.info.resource !== 'pods' || method !== 'POST') throw errMethodNotAllowed();
       return serveBinding(server, ctx, r);
-    default:
+    case 'eviction':
+      if (r.info.resource !== 'pods' || method !== 'POST') throw errMethodNotAllowed();
+      return serveEviction(server, ctx, r);
+    default: {
+      const handler = server.subresourceHandlers.get(`${r.info.group}/${r.info.resource}/${r.subresource}`);
+      if (handler) return handler(ctx, r, method);
       throw errNotFoundPath();
+    }
   }
 }
 
@@ -128,7 +137,9 @@ async function serveFinalize(server: ApiServer, ctx: Ctx, r: ResourceRequest): P
 
 async function serveBinding(server: ApiServer, ctx: Ctx, r: ResourceRequest): Promise<void> {
   const x = server.internals;
-  const body = (await x.readObject(ctx, r.info)) as { metadata?: { name?: string }; target?: { name?: string; kind?: string } } | undefined;
+  const body = (await x.readObject(ctx, r.info)) as
+    | { metadata?: { name?: string; uid?: string; annotations?: Record<string, string> }; target?: { name?: string; kind?: string } }
+    | undefined;
   const node = body?.target?.name;
   if (!node) throw errInvalid('', 'Binding', r.name!, [{ field: 'target.name', type: 'FieldValueRequired', detail: '' }]);
   if (body?.metadata?.name && body.metadata.name !== r.name) throw errBadRequest('the name of the binding does not match the pod');
@@ -137,10 +148,23 @@ async function serveBinding(server: ApiServer, ctx: Ctx, r: ResourceRequest): Pr
     r.namespace,
     r.name!,
     (current) => {
-      const pod = deepClone(current!) as KubeObject & { spec?: { nodeName?: string }; status?: { conditions?: unknown[] } };
+      const pod = deepClone(current!) as KubeObject & { spec?: { nodeName?: string }; status?: { conditions?: PodCondition[] } };
+      const uid = body?.metadata?.uid;
+      if (uid && pod.metadata?.uid !== uid)
+        throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on pods "${r.name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${pod.metadata?.uid ?? ''}`);
       if (pod.metadata?.deletionTimestamp) throw errBadRequest(`pod ${r.name} is being deleted, cannot be assigned to a host`);
       if (pod.spec?.nodeName) throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${r.name}": pod ${r.name} is already assigned to node "${pod.spec.nodeName}"`);
       pod.spec = { ...(pod.spec ?? {}), nodeName: node };
+      const annotations = body?.metadata?.annotations;
+      if (annotations && Object.keys(annotations).length) pod.metadata = { ...pod.metadata, annotations: { ...(pod.metadata?.annotations ?? {}), ...annotations } };
+      // as upstream's assignPod: the binding itself records PodScheduled=True
+      const conditions = (pod.status ??= {}).conditions ?? [];
+      const i = conditions.findIndex((c) => c.type === 'PodScheduled');
+      const now = nowRFC3339();
+      const scheduled: PodCondition = { type: 'PodScheduled', status: 'True', lastTransitionTime: i >= 0 && conditions[i].status === 'True' ? conditions[i].lastTransitionTime : now };
+      if (i >= 0) conditions[i] = scheduled;
+      else conditions.push(scheduled);
+      pod.status.conditions = conditions;
       return pod;
     },
     { ...x.writeOptions(ctx), subresource: 'binding' },

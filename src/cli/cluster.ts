@@ -16,6 +16,12 @@ import { garbageCollectorController } from '../controllers/garbagecollector/cont
 import { endpointsController } from '../controllers/endpoints/controller.js';
 import { endpointSliceController } from '../controllers/endpointslice/controller.js';
 import { serviceAccountController } from '../controllers/serviceaccount/controller.js';
+import { persistentVolumeBinderController, pvcProtectionController, pvProtectionController } from '../controllers/volume/index.js';
+import { defaultLocalPathBaseDir, ensureDefaultStorageClass, localPathProvisionerController } from '../controllers/localpath/provisioner.js';
+import { RestClient } from '../client/rest.js';
+import { disruptionController } from '../controllers/disruption/controller.js';
+import { statefulSetController } from '../controllers/statefulset/controller.js';
+import { daemonSetController } from '../controllers/daemonset/controller.js';
 import { schedulerController } from '../scheduler/index.js';
 import { startSimulatedNodes, type SimulatedNodes } from '../node/simulated/index.js';
 import { listen, newApiServer, type RunningApiServer } from '../apiserver/server.js';
@@ -36,7 +42,7 @@ export interface ClusterOptions {
   /** plain HTTP, every request treated as admin: for tests only */
   insecureHttp?: boolean;
   /** run the built-in controllers (default true; tests of a controller start their own, or pick some) */
-  controllers?: boolean | ('namespace' | 'manager')[];
+  controllers?: boolean | ('namespace' | 'manager' | 'storage-protection')[];
   /** register this many simulated nodes (pods on them go Running without containers) */
   simulatedNodes?: number;
   log?: (line: string) => void;
@@ -56,6 +62,8 @@ export interface RunningCluster {
 export const BUILTIN_CONTROLLERS: ControllerFactory[] = [
   replicaSetController,
   deploymentController,
+  statefulSetController,
+  daemonSetController,
   jobController,
   ttlAfterFinishedController,
   cronJobController,
@@ -63,8 +71,15 @@ export const BUILTIN_CONTROLLERS: ControllerFactory[] = [
   endpointsController,
   endpointSliceController,
   serviceAccountController,
+  persistentVolumeBinderController,
+  pvcProtectionController,
+  pvProtectionController,
+  disruptionController,
   schedulerController,
 ];
+
+/** What removes the finalizers that StorageObjectInUseProtection adds: tests that pick controllers can ask for just these. */
+const STORAGE_PROTECTION_CONTROLLERS: ControllerFactory[] = [pvcProtectionController, pvProtectionController];
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -128,6 +143,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     store,
     scheme,
     authenticate: unionAuthenticator(clientCertAuthenticator(), inProcessAuthenticator()),
+    serviceAccountKeyPem: pki?.serviceAccountKeyPem,
     serverAddress: addr.value,
     anonymousIsAdmin: !!opts.insecureHttp,
     log,
@@ -156,12 +172,23 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     return t;
   };
   const controllers: { stop(): Promise<void> }[] = [];
-  const run = (which: 'namespace' | 'manager') => (Array.isArray(opts.controllers) ? opts.controllers.includes(which) : opts.controllers !== false);
+  try {
+    await ensureDefaultStorageClass(new RestClient(componentTransport('bootstrap')));
+  } catch (e) {
+    log(`could not create the default StorageClass: ${(e as Error).message}`);
+  }
+  const run = (which: 'namespace' | 'manager' | 'storage-protection') => (Array.isArray(opts.controllers) ? opts.controllers.includes(which) : opts.controllers !== false);
   if (run('namespace')) controllers.push(startNamespaceController(componentTransport('namespace-controller'), { log }));
   if (run('manager')) {
-    const manager = new ControllerManager(componentTransport('controller-manager'), BUILTIN_CONTROLLERS, { log });
+    // the local-path provisioner writes directories for this host's node only; until a node agent runs here, none
+    const factories = [...BUILTIN_CONTROLLERS, localPathProvisionerController({ baseDir: defaultLocalPathBaseDir(dataDir) })];
+    const manager = new ControllerManager(componentTransport('controller-manager'), factories, { log });
     // the API is ready before the controllers' caches are: do not hold the ready line for them
     manager.start().catch((e: unknown) => log(`controller manager: ${(e as Error).message}`));
+    controllers.push(manager);
+  } else if (run('storage-protection')) {
+    const manager = new ControllerManager(componentTransport('storage-protection'), STORAGE_PROTECTION_CONTROLLERS, { log });
+    manager.start().catch((e: unknown) => log(`storage protection controllers: ${(e as Error).message}`));
     controllers.push(manager);
   }
   let simulated: SimulatedNodes | undefined;

@@ -98,6 +98,8 @@ export interface ClusterPKI {
   ca: KeyPair;
   server: KeyPair;
   admin: KeyPair;
+  /** PKCS#8 PEM of the key that signs service account tokens (sa.key; its public half in sa.pub) */
+  serviceAccountKeyPem: string;
 }
 
 function readPair(dir: string, name: string): KeyPair | undefined {
@@ -146,5 +148,13 @@ export async function ensurePKI(dir: string, serveHosts: string[]): Promise<Clus
     admin = await issueCert(ca, { commonName: 'admin', organizations: ['system:masters'], client: true, days: 365 });
     writePair(dir, 'admin', admin);
   }
-  return { ca, server, admin };
+  let serviceAccountKeyPem = existsSync(join(dir, 'sa.key')) ? readFileSync(join(dir, 'sa.key'), 'utf8') : undefined;
+  if (!serviceAccountKeyPem) {
+    const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+    serviceAccountKeyPem = keyToPem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+    const spki = Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey)).toString('base64').replace(/(.{64})/g, '$1\n');
+    writeFileSync(join(dir, 'sa.key'), serviceAccountKeyPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'sa.pub'), `-----BEGIN PUBLIC KEY-----\n${spki.trimEnd()}\n-----END PUBLIC KEY-----\n`, { mode: 0o644 });
+  }
+  return { ca, server, admin, serviceAccountKeyPem };
 }

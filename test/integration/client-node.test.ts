@@ -42,8 +42,9 @@ describe('@kubernetes/client-node', () => {
   let apps: k8s.AppsV1Api;
 
   before(async () => {
-    // no history kept beyond what compact() is asked to drop, so a test can make a revision "too old"
-    cluster = await startTestCluster({ storeOptions: { historyRevisions: 0, historySeconds: 0, compactIntervalMs: 3_600_000 } });
+    // no history kept beyond what compact() is asked to drop, so a test can make a revision "too old";
+    // no workload controllers: these tests write Deployment status themselves
+    cluster = await startTestCluster({ controllers: ['namespace'], storeOptions: { historyRevisions: 0, historySeconds: 0, compactIntervalMs: 3_600_000 } });
     kc = new k8s.KubeConfig();
     kc.loadFromFile(cluster.kubeconfigPath);
     core = kc.makeApiClient(k8s.CoreV1Api);
@@ -132,6 +133,34 @@ describe('@kubernetes/client-node', () => {
     const invalid = await apiError(apps.createNamespacedDeployment({ namespace: NS, body: { ...deployment('bad'), metadata: { name: 'Bad_Name' } } }));
     assert.equal(invalid.code, 422);
     assert.equal(statusOf(invalid).reason, 'Invalid');
+  });
+
+  test('Deployment strategic merge patch, then server-side apply with a fieldManager', async () => {
+    const body = deployment('smp');
+    body.spec!.template.spec!.containers.push({ name: 'sidecar', image: 'busybox:1.36' });
+    await apps.createNamespacedDeployment({ namespace: NS, body });
+    const smp = await apps.patchNamespacedDeployment(
+      { name: 'smp', namespace: NS, body: { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:1.28' }] } } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+    );
+    const containers = smp.spec?.template.spec?.containers ?? [];
+    assert.deepEqual(containers.map((c) => [c.name, c.image]), [['main', 'nginx:1.28'], ['sidecar', 'busybox:1.36']], 'containers merge by name');
+    assert.equal(containers[0].ports?.[0].containerPort, 80);
+
+    const applied: k8s.V1Deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'smp', namespace: NS, labels: { team: 'a' } }, spec: { replicas: 3 } as k8s.V1DeploymentSpec };
+    const ssa = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
+    const conflict = await apiError(apps.patchNamespacedDeployment({ name: 'smp', namespace: NS, body: applied, fieldManager: 'ts-client' }, ssa));
+    assert.equal(conflict.code, 409);
+    assert.match(statusOf(conflict).message ?? '', /^Apply failed with 1 conflict: conflict with "[^"]+" using apps\/v1: \.spec\.replicas$/);
+
+    const forced = await apps.patchNamespacedDeployment({ name: 'smp', namespace: NS, body: applied, fieldManager: 'ts-client', force: true }, ssa);
+    assert.equal(forced.spec?.replicas, 3);
+    assert.deepEqual(forced.metadata?.labels, { app: 'smp', team: 'a' });
+    assert.equal(forced.spec?.template.spec?.containers.length, 2, 'apply leaves fields it does not name');
+    const entry = forced.metadata?.managedFields?.find((e) => e.manager === 'ts-client');
+    assert.equal(entry?.operation, 'Apply');
+    assert.ok(entry?.time instanceof Date);
+    await apps.deleteNamespacedDeployment({ name: 'smp', namespace: NS });
   });
 
   test('lists with label selectors, field selectors and pages', async () => {

@@ -48,7 +48,7 @@ export function describeKubectl(version: string, extra?: (ctx: () => { cluster: 
 
     before(async () => {
       // the API server alone: these tests write workload status themselves, as controllers would
-      cluster = await startTestCluster({ controllers: ['namespace'] });
+      cluster = await startTestCluster({ controllers: ['namespace', 'storage-protection'] });
       scratch = scratchDir();
       k = kubectlRunner(cluster, version);
       await k.ok(['create', '-f', scratch.write('ns.yaml', `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}, labels: {team: a}}\n`)]);

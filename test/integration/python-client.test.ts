@@ -30,7 +30,7 @@ describe('python3-kubernetes', skipUnless(havePythonKubernetes(), 'python3-kuber
   const scratch = scratchDir();
 
   before(async () => {
-    cluster = await startTestCluster({ controllers: ['namespace'] });
+    cluster = await startTestCluster({ controllers: ['namespace', 'storage-protection'] });
     env = { KUBECONFIG: cluster.kubeconfigPath, NS: 'py' };
     await cluster.kubectlOk(['create', '-f', scratch.write('ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: py}\n')]);
   });
@@ -138,6 +138,42 @@ except ApiException as e:
     assert.deepEqual(out.listed, [['py-deploy', 3]]);
     assert.deepEqual(out.all_namespaces, ['py']);
     assert.equal(out.gone, 404);
+  });
+
+  test('patches (strategic merge for a dict, JSON patch for a list) and server-side apply through the dynamic client', async () => {
+    const out = await python<Record<string, unknown>>(
+      `
+from kubernetes import dynamic
+v1 = client.CoreV1Api()
+v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="py-patch"), data={"a": "1", "b": "2"}))
+p = v1.patch_namespaced_config_map("py-patch", ns, [{"op": "test", "path": "/data/a", "value": "1"}, {"op": "remove", "path": "/data/b"}])
+out["json_patched"] = p.data
+p = v1.patch_namespaced_config_map("py-patch", ns, {"metadata": {"labels": {"l": "x"}}, "data": {"c": "3"}})
+out["smp"] = {"data": p.data, "labels": p.metadata.labels}
+
+dyn = dynamic.DynamicClient(client.ApiClient())
+cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
+doc = lambda data: json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "py-ssa", "namespace": ns}, "data": data})
+a = dyn.server_side_apply(cms, body=doc({"k": "1"}), name="py-ssa", namespace=ns, field_manager="py-apply")
+out["applied"] = {"data": dict(a.data), "managers": [[e.manager, e.operation] for e in a.metadata.managedFields]}
+try:
+    dyn.server_side_apply(cms, body=doc({"k": "2"}), name="py-ssa", namespace=ns, field_manager="py-other")
+    out["conflict"] = None
+except ApiException as e:
+    out["conflict"] = status_of(e)
+f = dyn.server_side_apply(cms, body=doc({"k": "2"}), name="py-ssa", namespace=ns, field_manager="py-other", force_conflicts=True)
+out["forced"] = {"data": dict(f.data), "managers": sorted([e.manager, e.operation] for e in f.metadata.managedFields)}
+`,
+      env,
+    );
+    assert.deepEqual(out.json_patched, { a: '1' });
+    assert.deepEqual(out.smp, { data: { a: '1', c: '3' }, labels: { l: 'x' } });
+    assert.deepEqual(out.applied, { data: { k: '1' }, managers: [['py-apply', 'Apply']] });
+    const conflict = out.conflict as { code: number; reason: string; message: string };
+    assert.deepEqual([conflict.code, conflict.reason], [409, 'Conflict']);
+    assert.equal(conflict.message, 'Apply failed with 1 conflict: conflict with "py-apply": .data.k');
+    // forcing moves the field to py-other; py-apply is left owning nothing, so its entry goes
+    assert.deepEqual(out.forced, { data: { k: '2' }, managers: [['py-other', 'Apply']] });
   });
 
   test('lists of every kind deserialize into the strict models', async () => {

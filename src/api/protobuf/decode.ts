@@ -19,6 +19,7 @@ const KINDS: Record<string, { pkg: string; kinds: readonly string[] }> = {
   'networking.k8s.io/v1': { pkg: 'networking', kinds: ['Ingress', 'IngressClass', 'NetworkPolicy'] },
   'policy/v1': { pkg: 'policy', kinds: ['PodDisruptionBudget'] },
   'scheduling.k8s.io/v1': { pkg: 'scheduling', kinds: ['PriorityClass'] },
+  'authentication.k8s.io/v1': { pkg: 'authentication', kinds: ['SelfSubjectReview', 'TokenRequest'] },
 };
 
 /** The (apiVersion, kind) pairs this decoder understands. */

@@ -282,6 +282,14 @@ package policy;
 message PodDisruptionBudget{optional meta.ObjectMeta metadata=1;optional PodDisruptionBudgetSpec spec=2;optional PodDisruptionBudgetStatus status=3;}
 message PodDisruptionBudgetSpec{optional intstr.IntOrString minAvailable=1 [(ptr)=true];optional meta.LabelSelector selector=2 [(ptr)=true];optional intstr.IntOrString maxUnavailable=3 [(ptr)=true];optional string unhealthyPodEvictionPolicy=4 [(ptr)=true];}
 message PodDisruptionBudgetStatus{optional int64 observedGeneration=1;map<string,meta.Time> disruptedPods=2;optional int32 disruptionsAllowed=3 [(keep)=true];optional int32 currentHealthy=4 [(keep)=true];optional int32 desiredHealthy=5 [(keep)=true];optional int32 expectedPods=6 [(keep)=true];repeated meta.Condition conditions=7;}
+package authentication;
+message BoundObjectReference{optional string kind=1;optional string apiVersion=2;optional string name=3;optional string uid=4;}
+message TokenRequest{optional meta.ObjectMeta metadata=1;optional TokenRequestSpec spec=2;optional TokenRequestStatus status=3;}
+message TokenRequestSpec{repeated string audiences=1;optional int64 expirationSeconds=4 [(ptr)=true];optional BoundObjectReference boundObjectRef=3 [(ptr)=true];}
+message TokenRequestStatus{optional string token=1;optional meta.Time expirationTimestamp=2;}
+message SelfSubjectReview{optional meta.ObjectMeta metadata=1;optional SelfSubjectReviewStatus status=2;}
+message SelfSubjectReviewStatus{optional UserInfo userInfo=1;}
+message UserInfo{optional string username=1;optional string uid=2;repeated string groups=3;}
 package scheduling;
 message PriorityClass{optional meta.ObjectMeta metadata=1;optional int32 value=2 [(keep)=true];optional bool globalDefault=3;optional string description=4;optional string preemptionPolicy=5 [(ptr)=true];}
 `;

@@ -180,6 +180,9 @@ const NetworkPolicy = kind('NetworkPolicy', {
   spec: object(struct('NetworkPolicySpec', { podSelector: object(LabelSelector), ingress: atomicList(), egress: atomicList(), policyTypes: atomicList() })),
 });
 const Lease = kind('Lease');
+const ControllerRevision = kind('ControllerRevision');
+// apiextensions.k8s.io types carry no patch strategies (listType tags only)
+const CustomResourceDefinition = kind('CustomResourceDefinition');
 const PolicyRule = struct('PolicyRule', {});
 const Subject = struct('Subject', {});
 const Role = kind('Role', { rules: atomicList(PolicyRule) });
@@ -205,6 +208,8 @@ const BUILTIN: ReadonlyMap<string, SMPType> = new Map<string, SMPType>([
   ['apps/v1/ReplicaSet', ReplicaSet],
   ['apps/v1/StatefulSet', StatefulSet],
   ['apps/v1/DaemonSet', DaemonSet],
+  ['apps/v1/ControllerRevision', ControllerRevision],
+  ['apiextensions.k8s.io/v1/CustomResourceDefinition', CustomResourceDefinition],
   ['batch/v1/Job', Job],
   ['batch/v1/CronJob', CronJob],
   ['autoscaling/v2/HorizontalPodAutoscaler', HorizontalPodAutoscaler],
