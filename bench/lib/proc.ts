@@ -116,6 +116,8 @@ export interface TimonelOptions {
   /** plain HTTP, every request admin (default true: what the load benchmarks need) */
   insecureHttp?: boolean;
   pin?: boolean;
+  /** more flags for `timonel up`, e.g. ['--simulated-nodes', '5000'] */
+  args?: string[];
 }
 
 /** `timonel up` from the build, exactly as a user starts it. */
@@ -126,6 +128,7 @@ export function timonelUp(o: TimonelOptions): Promise<ServerProcess> {
   const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const argv = [process.execPath, ...nodeFlags, main, 'up', '--data-dir', o.dataDir, '--port', '0', '--bind', '127.0.0.1', '--storage', o.storage ?? 'sqlite'];
   if (o.insecureHttp !== false) argv.push('--insecure-http');
+  argv.push(...(o.args ?? []));
   return startServerProcess(argv, { pin: o.pin });
 }
 
