@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Scheme } from '../api/scheme.js';
 import type { Store } from '../storage/store.js';
 import { defaultStorageClass } from './admission/default-storageclass.js';
+import { defaultTolerationSeconds } from './admission/default-tolerations.js';
 import { namespaceLifecycle } from './admission/namespace.js';
 import { storageObjectInUseProtection } from './admission/storage-object-in-use-protection.js';
 import { serviceAllocator, type ServiceAllocatorOptions } from './admission/service-alloc.js';
@@ -75,6 +76,7 @@ export function newApiServer(o: NewApiServerOptions): ApiServer {
     serviceAllocator(o.services),
     defaultStorageClass(() => o.scheme.lookup('storage.k8s.io', 'v1', 'storageclasses')),
     storageObjectInUseProtection(),
+    defaultTolerationSeconds(),
   );
   return api;
 }

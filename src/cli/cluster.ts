@@ -20,6 +20,7 @@ import { persistentVolumeBinderController, pvcProtectionController, pvProtection
 import { defaultLocalPathBaseDir, ensureDefaultStorageClass, localPathProvisionerController } from '../controllers/localpath/provisioner.js';
 import { RestClient } from '../client/rest.js';
 import { disruptionController } from '../controllers/disruption/controller.js';
+import { nodeLifecycleController } from '../controllers/nodelifecycle/index.js';
 import { statefulSetController } from '../controllers/statefulset/controller.js';
 import { daemonSetController } from '../controllers/daemonset/controller.js';
 import { schedulerController } from '../scheduler/index.js';
@@ -29,6 +30,7 @@ import type { ApiServer } from '../apiserver/handler.js';
 import { openStore, type StoreOptions } from '../storage/index.js';
 import type { Store } from '../storage/store.js';
 import { kubeconfigYAML, writeKubeconfig } from './kubeconfig.js';
+import { dataDirEncryption } from './encryption.js';
 import { ensurePKI } from './pki.js';
 
 export interface ClusterOptions {
@@ -37,6 +39,8 @@ export interface ClusterOptions {
   port?: number;
   bind?: string;
   storage?: 'sqlite' | 'memory';
+  /** an EncryptionConfiguration file (default: `<data-dir>/encryption-config.yaml`, made on first start) */
+  encryptionConfigFile?: string;
   /** history retention and compaction of the store (tests shorten them) */
   storeOptions?: StoreOptions;
   /** plain HTTP, every request treated as admin: for tests only */
@@ -75,6 +79,7 @@ export const BUILTIN_CONTROLLERS: ControllerFactory[] = [
   pvcProtectionController,
   pvProtectionController,
   disruptionController,
+  nodeLifecycleController,
   schedulerController,
 ];
 
@@ -132,7 +137,10 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const bind = opts.bind ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
-  const store = openStore(opts.storage ?? 'sqlite', join(dataDir, 'state.db'), opts.storeOptions);
+  const storage = opts.storage ?? 'sqlite';
+  // Secrets are encrypted on disk from the first start; the memory backend writes nothing to disk
+  const valueTransformer = storage === 'sqlite' ? dataDirEncryption(dataDir, opts.encryptionConfigFile) : undefined;
+  const store = openStore(storage, join(dataDir, 'state.db'), { ...opts.storeOptions, valueTransformer });
   const scheme = builtinScheme();
   const pki = opts.insecureHttp ? undefined : await ensurePKI(join(dataDir, 'pki'), [bind]);
   const clientHost = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind;

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster.js';
+import { runSecretsCommand } from './encryption.js';
 
 const USAGE = `Usage: timonel <command> [flags]
 
@@ -18,6 +19,11 @@ Flags for up:
   --storage KIND     sqlite (default) or memory
   --insecure-http    plain HTTP without authentication (tests only)
   --simulated-nodes N  register N simulated nodes (pods on them run without containers)
+  --encryption-provider-config FILE
+                     EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml,
+                     generated on first start: Secrets encrypted with AES-GCM)
+
+  secrets rotate [--data-dir DIR]   new encryption key; re-encrypt stored Secrets (server stopped)
 `;
 
 async function up(argv: string[]): Promise<void> {
@@ -30,6 +36,7 @@ async function up(argv: string[]): Promise<void> {
       storage: { type: 'string' },
       'insecure-http': { type: 'boolean' },
       'simulated-nodes': { type: 'string' },
+      'encryption-provider-config': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -53,6 +60,7 @@ async function up(argv: string[]): Promise<void> {
     bind: values.bind ?? '127.0.0.1',
     storage,
     insecureHttp: values['insecure-http'],
+    encryptionConfigFile: values['encryption-provider-config'] ? resolve(values['encryption-provider-config']) : undefined,
     log: (l) => process.stderr.write(l + '\n'),
   });
   const ms = Math.round(performance.now());
@@ -80,6 +88,8 @@ async function main(): Promise<void> {
   switch (cmd) {
     case 'up':
       return up(rest);
+    case 'secrets':
+      return runSecretsCommand(rest, join(homedir(), '.timonel'));
     case 'version':
     case '--version':
       process.stdout.write('timonel 0.1.0 (Kubernetes API v1.33)\n');

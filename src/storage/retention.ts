@@ -1,5 +1,6 @@
 // How much history the backends keep, and when they compact: a timer armed by writes only,
 // so an idle store runs nothing.
+import type { ValueTransformer } from './encryption.js';
 
 export interface StoreOptions {
   /** keep at least this many recent revisions of history (default 10,000) */
@@ -10,6 +11,8 @@ export interface StoreOptions {
   compactIntervalMs?: number;
   /** recent events kept in memory to resume watches without reading history (default 4,096) */
   watchWindow?: number;
+  /** encryption at rest of the values it covers (sqlite; the memory backend keeps nothing on disk) */
+  valueTransformer?: ValueTransformer;
 }
 
 export const DEFAULT_HISTORY_REVISIONS = 10_000;

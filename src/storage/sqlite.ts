@@ -26,6 +26,7 @@ import {
   type WatchOptions,
   type Watcher,
 } from './store.js';
+import type { ValueTransformer } from './encryption.js';
 import { WatchHub } from './watchhub.js';
 
 // 1: objects WITHOUT ROWID (rows of ~1 KiB spilled to overflow pages); 2: a rowid table
@@ -164,33 +165,50 @@ interface WriteOutcome {
   error?: unknown;
 }
 
-function prepareWrites(s: Statements) {
+/** Stored text ↔ plain JSON; the identity unless encryption at rest covers the key. */
+interface Codec {
+  toStorage(key: string, plain: string): string;
+  fromStorage(key: string, stored: string): string;
+}
+
+const IDENTITY: Codec = { toStorage: (_k, v) => v, fromStorage: (_k, v) => v };
+
+function plain(c: Codec, v: StoredValue): StoredValue {
+  const value = c.fromStorage(v.key, v.value);
+  return value === v.value ? v : { ...v, value };
+}
+
+// Rows are read and copied (keepPrevious) in their stored form; callers and watchers get plain JSON.
+function prepareWrites(s: Statements, c: Codec) {
   return {
     create(key: string, obj: StorableObject, rev: number): [StoredValue, undefined] {
       if (s.get.get(key)) throw keyExistsError(key);
       const value = stampResourceVersion(obj, rev);
-      s.insertObject.run(key, rev, rev, value);
-      s.insertEvent.run(rev, 'ADDED', key, value, null, rev);
+      const stored = c.toStorage(key, value);
+      s.insertObject.run(key, rev, rev, stored);
+      s.insertEvent.run(rev, 'ADDED', key, stored, null, rev);
       return [{ key, rev, createRev: rev, value }, undefined];
     },
     update(key: string, obj: StorableObject, expectedRev: number, rev: number, compacted: number): [StoredValue, StoredValue] {
       const current = s.get.get(key);
       if (!current) throw notFoundError(key);
-      if (current.rev !== expectedRev) throw conflictError(key, expectedRev, current);
+      if (current.rev !== expectedRev) throw conflictError(key, expectedRev, plain(c, current));
       keepPrevious(s, current, compacted);
       const value = stampResourceVersion(obj, rev);
-      s.updateObject.run(rev, value, key);
-      s.insertEvent.run(rev, 'MODIFIED', key, value, current.rev, current.createRev);
-      return [{ key, rev, createRev: current.createRev, value }, current];
+      const stored = c.toStorage(key, value);
+      s.updateObject.run(rev, stored, key);
+      s.insertEvent.run(rev, 'MODIFIED', key, stored, current.rev, current.createRev);
+      return [{ key, rev, createRev: current.createRev, value }, plain(c, current)];
     },
     delete(key: string, expectedRev: number | undefined, rev: number, compacted: number): [StoredValue, StoredValue] {
-      const current = s.get.get(key);
-      if (!current) throw notFoundError(key);
+      const stored = s.get.get(key);
+      if (!stored) throw notFoundError(key);
+      const current = plain(c, stored);
       if (expectedRev !== undefined && current.rev !== expectedRev) throw conflictError(key, expectedRev, current);
-      keepPrevious(s, current, compacted);
+      keepPrevious(s, stored, compacted);
       const value = restampValue(current.value, rev);
       s.deleteObject.run(key);
-      s.insertEvent.run(rev, 'DELETED', key, value, current.rev, current.createRev);
+      s.insertEvent.run(rev, 'DELETED', key, c.toStorage(key, value), current.rev, current.createRev);
       return [{ key, rev, createRev: current.createRev, value }, current];
     },
   };
@@ -264,11 +282,13 @@ export class SqliteStore implements Store {
   private readonly tx: Transactions;
   private readonly writes: ReturnType<typeof prepareWrites>;
   private pending: PendingWrite[] = [];
+  private readonly codec: Codec;
 
   private constructor(private readonly db: Database.Database, opts: StoreOptions) {
     const s = (this.stmt = prepareStatements(db));
     this.tx = prepareTransactions(db, s);
-    this.writes = prepareWrites(s);
+    this.codec = opts.valueTransformer ?? IDENTITY;
+    this.writes = prepareWrites(s, this.codec);
     this.compacted = s.getMeta.get('compacted') ?? 0;
     this.rev = Math.max(s.maxRev.get() ?? 0, this.compacted);
     this.hub = new WatchHub(opts.watchWindow ?? DEFAULT_WATCH_WINDOW, this.rev);
@@ -322,7 +342,8 @@ export class SqliteStore implements Store {
 
   async get(key: string): Promise<StoredValue | undefined> {
     this.assertOpen();
-    return this.stmt.get.get(key);
+    const v = this.stmt.get.get(key);
+    return v && plain(this.codec, v);
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -335,7 +356,7 @@ export class SqliteStore implements Store {
       if (at < this.compacted) throw listCompactedError(prefix, at, this.compacted);
       return this.listAt(lo, hi, after, limit, at);
     }
-    const items = this.stmt.list.all({ lo, hi, after, limit: limit < 0 ? -1 : limit + 1 });
+    const items = this.plainAll(this.stmt.list.all({ lo, hi, after, limit: limit < 0 ? -1 : limit + 1 }));
     const more = limit > 0 && items.length > limit;
     if (!more) return { items, revision: this.rev, more: false, remaining: 0 };
     items.length = limit;
@@ -346,8 +367,8 @@ export class SqliteStore implements Store {
   /** A page of the state at revision `at`: unchanged objects merged with reconstructed ones. */
   private listAt(lo: string, hi: string, after: string, limit: number, at: number): ListResult {
     const page = { lo, hi, after, at, limit: limit < 0 ? -1 : limit + 1 };
-    const unchanged = this.stmt.listUnchangedSince.all(page);
-    const changed = this.stmt.listChangedSince.all(page);
+    const unchanged = this.plainAll(this.stmt.listUnchangedSince.all(page));
+    const changed = this.plainAll(this.stmt.listChangedSince.all(page));
     const items: StoredValue[] = [];
     let i = 0;
     let j = 0;
@@ -362,6 +383,46 @@ export class SqliteStore implements Store {
     const counts = this.stmt.countChangedSince.get({ ...rest, at })!;
     const remaining = (this.stmt.count.get(rest) ?? 0) - counts.existNow + counts.existedThen;
     return { items, revision: at, more, remaining };
+  }
+
+  private plainAll(rows: StoredValue[]): StoredValue[] {
+    if (this.codec === IDENTITY) return rows;
+    return rows.map((v) => plain(this.codec, v));
+  }
+
+  /**
+   * Rewrites every stored value under `prefixes` that is not in the form the transformer writes now (plain
+   * text, or an older key) — objects and history alike, in place: contents and revisions do not change.
+   * Returns how many values were rewritten.
+   */
+  reencrypt(transformer: ValueTransformer, prefixes: string[]): number {
+    this.assertOpen();
+    this.flushPending();
+    const db = this.db;
+    const objects = db.prepare<[string, string], { key: string; value: string }>('SELECT key, value FROM objects WHERE key >= ? AND key < ?');
+    const events = db.prepare<[string, string], { rev: number; key: string; value: string }>('SELECT rev, key, value FROM events WHERE key >= ? AND key < ?');
+    const setObject = db.prepare<[string, string]>('UPDATE objects SET value = ? WHERE key = ?');
+    const setEvent = db.prepare<[string, number]>('UPDATE events SET value = ? WHERE rev = ?');
+    let n = 0;
+    db.transaction(() => {
+      for (const prefix of prefixes) {
+        const { lo, hi } = keyRange(prefix);
+        for (const row of objects.all(lo, hi)) {
+          if (!transformer.isStale(row.key, row.value)) continue;
+          setObject.run(transformer.toStorage(row.key, this.codec.fromStorage(row.key, row.value)), row.key);
+          n++;
+        }
+        for (const row of events.all(lo, hi)) {
+          if (!transformer.isStale(row.key, row.value)) continue;
+          setEvent.run(transformer.toStorage(row.key, this.codec.fromStorage(row.key, row.value)), row.rev);
+          n++;
+        }
+      }
+    }).immediate();
+    // old ciphertexts and plain text must not linger in free pages or the WAL
+    db.exec('VACUUM');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    return n;
   }
 
   async count(prefix: string): Promise<number> {
@@ -421,8 +482,8 @@ export class SqliteStore implements Store {
     if (opts.afterRev < this.compacted) throw watchCompactedError(prefix, opts.afterRev, this.compacted);
     return this.hub.watch(prefix, opts.afterRev, opts.onEvent, (after, p) =>
       this.stmt.eventsAfter.all({ after, ...keyRange(p) }).map((row) => {
-        const ev: StoreEvent = { type: row.type, key: row.key, rev: row.rev, value: row.value };
-        if (row.prevValue !== null) ev.prevValue = row.prevValue;
+        const ev: StoreEvent = { type: row.type, key: row.key, rev: row.rev, value: this.codec.fromStorage(row.key, row.value) };
+        if (row.prevValue !== null) ev.prevValue = this.codec.fromStorage(row.key, row.prevValue);
         return ev;
       }),
     );

@@ -57,7 +57,7 @@ export interface WatchOptions {
   onEvent(ev: StoreEvent): void;
 }
 
-export type StorageErrorCode = 'KeyExists' | 'NotFound' | 'Conflict' | 'Compacted' | 'Closed';
+export type StorageErrorCode = 'KeyExists' | 'NotFound' | 'Conflict' | 'Compacted' | 'Closed' | 'Internal';
 
 export class StorageError extends Error {
   constructor(

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { ValueTransformer } from '../../src/storage/encryption.js';
 import { SqliteStore } from '../../src/storage/sqlite.js';
 import type { StoreEvent } from '../../src/storage/store.js';
 import { obj, pod, resourceVersionOf, runStoreConformance } from './conformance.js';
@@ -29,6 +30,12 @@ after(() => {
 });
 
 runStoreConformance('sqlite', (opts) => SqliteStore.open(tempFile(), opts));
+
+// every value of the conformance suite (pods, configmaps) encrypted at rest: the same behaviour
+const encryptEverything = ValueTransformer.fromConfiguration({
+  resources: [{ resources: ['pods', 'configmaps'], providers: [{ aesgcm: { keys: [{ name: 'k', secret: Buffer.alloc(32, 7).toString('base64') }] } }] }],
+});
+runStoreConformance('sqlite with encryption at rest', (opts) => SqliteStore.open(tempFile(), { ...opts, valueTransformer: encryptEverything }));
 
 describe('SqliteStore', () => {
   it('commits writes made in one turn together: consecutive revisions, a failing write fails alone', async () => {

@@ -57,6 +57,8 @@ export interface SimulatedNodes {
   podCount(): number;
   /** Stops heartbeats and pod handling for one node (it goes silent, as a dead kubelet). */
   stopNode(name: string): void;
+  /** A node stopped by stopNode comes back: it renews its Lease, posts Ready status and handles its pods again. */
+  resumeNode(name: string): Promise<void>;
   /** Stops heartbeats and pod handling of every node; `deleteNodes` also removes the Node objects. */
   stop(opts?: { deleteNodes?: boolean }): Promise<void>;
 }
@@ -218,6 +220,20 @@ class Simulator implements SimulatedNodes {
     if (!n) return;
     n.live = false;
     for (const p of this.pods.values()) if (p.node === n) this.timeline.cancel(p.key);
+  }
+
+  async resumeNode(name: string): Promise<void> {
+    const n = this.nodes.get(name);
+    if (!n || n.live || this.stopped) return;
+    n.live = true;
+    const now = this.clock.now();
+    // as a kubelet does after an outage: the status it computes differs from the stored one, so it posts at once
+    await this.writes.run(async () => {
+      await this.leaseClient.patch(n.name, 'merge', { spec: { holderIdentity: n.name, renewTime: microTimeRFC3339(now) } });
+      const cur = await this.nodeClient.get(n.name);
+      n.node = await this.nodeClient.patch(n.name, 'merge', { status: { conditions: readyConditions(now, cur.status?.conditions) } }, { subresource: 'status' });
+    });
+    for (const pod of this.informer.list()) if (pod.spec?.nodeName === name) this.observe(pod);
   }
 
   async stop(opts: { deleteNodes?: boolean } = {}): Promise<void> {
