@@ -4,12 +4,14 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster.js';
+import { runImageCommand } from './image.js';
 import { runSecretsCommand } from './encryption.js';
 
 const USAGE = `Usage: timonel <command> [flags]
 
 Commands:
   up        start a cluster in the foreground (API server on embedded SQLite)
+  image     import, list and remove node images (timonel image --help)
   version   print the version
 
 Flags for up:
@@ -90,6 +92,9 @@ async function main(): Promise<void> {
       return up(rest);
     case 'secrets':
       return runSecretsCommand(rest, join(homedir(), '.timonel'));
+    case 'image':
+      process.exitCode = await runImageCommand(rest, { dataDir: join(homedir(), '.timonel') });
+      return;
     case 'version':
     case '--version':
       process.stdout.write('timonel 0.1.0 (Kubernetes API v1.33)\n');
