@@ -460,8 +460,9 @@ export class Registry {
         return { item: { obj: updated as StoredKubeObject, raw: v.value }, created: false };
       } catch (e) {
         this.rollback('update', info, updated, old);
-        // Only an update without a resourceVersion precondition may be retried against the new state.
-        if (e instanceof StorageError && e.code === 'Conflict' && !wantRV && attempt < MAX_UPDATE_RETRIES) continue;
+        // Retry against the new state: a patch is recomputed from it, and a client's resourceVersion
+        // precondition is checked again above (and then fails with 409).
+        if (e instanceof StorageError && e.code === 'Conflict' && attempt < MAX_UPDATE_RETRIES) continue;
         throw this.storageToStatus(info, name, e);
       }
     }
