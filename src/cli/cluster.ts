@@ -30,6 +30,7 @@ import type { ApiServer } from '../apiserver/handler.js';
 import { openStore, type StoreOptions } from '../storage/index.js';
 import type { Store } from '../storage/store.js';
 import { kubeconfigYAML, writeKubeconfig } from './kubeconfig.js';
+import { startClusterDNS } from '../dns/index.js';
 import { dataDirEncryption } from './encryption.js';
 import { ensurePKI } from './pki.js';
 
@@ -47,6 +48,9 @@ export interface ClusterOptions {
   insecureHttp?: boolean;
   /** run the built-in controllers (default true; tests of a controller start their own, or pick some) */
   controllers?: boolean | ('namespace' | 'manager' | 'storage-protection')[];
+  /** the cluster DNS server's UDP/TCP port on the bind address (0: any free port; false: none). Default: 0
+   * when the built-in controllers run, none otherwise */
+  dnsPort?: number | false;
   /** register this many simulated nodes (pods on them go Running without containers) */
   simulatedNodes?: number;
   log?: (line: string) => void;
@@ -59,6 +63,8 @@ export interface RunningCluster {
   dataDir: string;
   api: ApiServer;
   store: Store;
+  /** where the cluster DNS server answers, when it runs */
+  dns?: { address: string; port: number };
   close(): Promise<void>;
 }
 
@@ -210,11 +216,22 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       (e: unknown) => log(`simulated nodes: ${(e as Error).message}`),
     );
   }
+  let dns: { address: string; port: number; stop(): Promise<void> } | undefined;
+  const dnsPort = opts.dnsPort ?? (run('manager') ? 0 : false);
+  if (dnsPort !== false) {
+    try {
+      dns = await startClusterDNS(componentTransport('coredns'), { listen: [{ address: clientHost, port: dnsPort }], log });
+      log(`cluster DNS answering on ${dns.address}:${dns.port} (dig @${dns.address} -p ${dns.port} kubernetes.default.svc.cluster.local)`);
+    } catch (e) {
+      log(`cluster DNS not started: ${(e as Error).message}`);
+    }
+  }
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
   writeKubeconfig(kubeconfigPath, kubeconfigYAML(url, pki?.ca.certPem, { name: 'admin', clientCertPem: pki?.admin.certPem, clientKeyPem: pki?.admin.keyPem }));
   let closed = false;
   return {
     url,
+    dns: dns && { address: dns.address, port: dns.port },
     port: running.port,
     kubeconfigPath,
     dataDir,
@@ -225,6 +242,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       closed = true;
       await simulatedStarting;
       await simulated?.stop();
+      await dns?.stop();
       for (const c of controllers) await c.stop();
       for (const t of transports) t.close();
       await running.close();

@@ -21,12 +21,19 @@ Flags for up:
   --storage KIND     sqlite (default) or memory
   --insecure-http    plain HTTP without authentication (tests only)
   --simulated-nodes N  register N simulated nodes (pods on them run without containers)
+  --dns-port N       cluster DNS port on the bind address (default: any free port, printed at start)
   --encryption-provider-config FILE
                      EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml,
                      generated on first start: Secrets encrypted with AES-GCM)
 
   secrets rotate [--data-dir DIR]   new encryption key; re-encrypt stored Secrets (server stopped)
 `;
+
+function portFlag(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag}: not a port number: ${v}`);
+  return n;
+}
 
 async function up(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -39,6 +46,7 @@ async function up(argv: string[]): Promise<void> {
       'insecure-http': { type: 'boolean' },
       'simulated-nodes': { type: 'string' },
       'encryption-provider-config': { type: 'string' },
+      'dns-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -62,6 +70,7 @@ async function up(argv: string[]): Promise<void> {
     bind: values.bind ?? '127.0.0.1',
     storage,
     insecureHttp: values['insecure-http'],
+    dnsPort: values['dns-port'] !== undefined ? portFlag('--dns-port', values['dns-port']) : undefined,
     encryptionConfigFile: values['encryption-provider-config'] ? resolve(values['encryption-provider-config']) : undefined,
     log: (l) => process.stderr.write(l + '\n'),
   });

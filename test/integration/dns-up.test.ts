@@ -1,0 +1,53 @@
+// `timonel up` runs the cluster DNS server: its address is printed, and real `dig` resolves Services there.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { spawnServer, type SpawnedServer } from '../helpers/cluster.js';
+import { skipUnless } from '../helpers/skip.js';
+
+const run = promisify(execFile);
+const DIG = '/usr/bin/dig';
+
+describe('timonel up with cluster DNS', () => {
+  let server: SpawnedServer | undefined;
+  after(async () => {
+    server?.kill('SIGTERM');
+    await server?.waitExit();
+  });
+
+  it('prints where DNS answers, and dig resolves the kubernetes Service and a new one', skipUnless(existsSync(DIG), 'dig (Debian bind9-dnsutils)'), async () => {
+    server = await spawnServer(['--insecure-http']);
+    const line = await waitForLine(() => server!.output(), /cluster DNS answering on ([\d.]+):(\d+)/);
+    const [, address, port] = line;
+    const dig = async (name: string, type = 'A') => (await run(DIG, [`@${address}`, '-p', port, '+short', '+time=2', '+tries=2', name, type])).stdout.trim();
+    assert.equal(await dig('kubernetes.default.svc.cluster.local'), '10.43.0.1');
+    await server.kubectlOk(['create', 'service', 'clusterip', 'web', '--tcp=80:8080']);
+    const ip = (await server.kubectlOk(['get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+    const answered = await poll(async () => ((await dig('web.default.svc.cluster.local')) === ip ? ip : undefined));
+    assert.equal(answered, ip);
+    assert.match(await dig('_80-8080._tcp.web.default.svc.cluster.local', 'SRV'), /^0 100 80 web\.default\.svc\.cluster\.local\.$/);
+    const nx = await run(DIG, [`@${address}`, '-p', port, '+time=2', 'nothing.default.svc.cluster.local']);
+    assert.match(nx.stdout, /status: NXDOMAIN/);
+  });
+});
+
+async function waitForLine(output: () => string, re: RegExp, ms = 15_000): Promise<RegExpMatchArray> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const m = output().match(re);
+    if (m) return m;
+    if (Date.now() > end) throw new Error(`no line matching ${re} in:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function poll<T>(f: () => Promise<T | undefined>, ms = 10_000): Promise<T | undefined> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
