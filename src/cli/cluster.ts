@@ -63,8 +63,6 @@ export interface RunningCluster {
   dataDir: string;
   api: ApiServer;
   store: Store;
-  /** where the cluster DNS server answers, when it runs */
-  dns?: { address: string; port: number };
   close(): Promise<void>;
 }
 
@@ -217,21 +215,23 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     );
   }
   let dns: { address: string; port: number; stop(): Promise<void> } | undefined;
+  let dnsStarting: Promise<void> | undefined;
   const dnsPort = opts.dnsPort ?? (run('manager') ? 0 : false);
   if (dnsPort !== false) {
-    try {
-      dns = await startClusterDNS(componentTransport('coredns'), { listen: [{ address: clientHost, port: dnsPort }], log });
-      log(`cluster DNS answering on ${dns.address}:${dns.port} (dig @${dns.address} -p ${dns.port} kubernetes.default.svc.cluster.local)`);
-    } catch (e) {
-      log(`cluster DNS not started: ${(e as Error).message}`);
-    }
+    // its caches fill after the API is ready: do not hold the ready line for them
+    dnsStarting = startClusterDNS(componentTransport('coredns'), { listen: [{ address: clientHost, port: dnsPort }], log }).then(
+      (d) => {
+        dns = d;
+        log(`cluster DNS answering on ${d.address}:${d.port} (dig @${d.address} -p ${d.port} kubernetes.default.svc.cluster.local)`);
+      },
+      (e: unknown) => log(`cluster DNS not started: ${(e as Error).message}`),
+    );
   }
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
   writeKubeconfig(kubeconfigPath, kubeconfigYAML(url, pki?.ca.certPem, { name: 'admin', clientCertPem: pki?.admin.certPem, clientKeyPem: pki?.admin.keyPem }));
   let closed = false;
   return {
     url,
-    dns: dns && { address: dns.address, port: dns.port },
     port: running.port,
     kubeconfigPath,
     dataDir,
@@ -242,6 +242,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       closed = true;
       await simulatedStarting;
       await simulated?.stop();
+      await dnsStarting;
       await dns?.stop();
       for (const c of controllers) await c.stop();
       for (const t of transports) t.close();
