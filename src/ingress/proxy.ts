@@ -1,0 +1,280 @@
+// The data path: an HTTP request (or an Upgrade) on a listener → route → endpoint, proxied over pooled
+// keep-alive connections, with the X-Forwarded-* headers ingress-nginx sends and its error pages.
+import { randomBytes } from 'node:crypto';
+import { Agent, request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { matchRoute, normalizeHost, rewritePath, type Match, type Route, type RouteTable, type ServiceBackendRef } from './routing.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export type ResolvedBackend = { ok: true; endpoints: Endpoint[]; rr: { next: number } } | { ok: false; message: string };
+
+export interface ProxyContext {
+  table(): RouteTable;
+  resolve(ref: ServiceBackendRef): ResolvedBackend;
+  /** the HTTPS listener's port, for redirects (undefined: not listening) */
+  httpsPort(): number | undefined;
+  log(line: string): void;
+}
+
+export type Scheme = 'http' | 'https';
+
+/** Connection-level headers a proxy must not forward (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect']);
+
+const UPSTREAM_TIMEOUT_MS = 60_000;
+
+export const upstreamAgent = () => new Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 512, scheduling: 'lifo' });
+
+// ---- pages ----
+
+/** nginx's reason phrases where they differ from Node's: pages and tools that match on them see the same text. */
+const NGINX_REASONS: Record<number, string> = { 413: 'Request Entity Too Large', 503: 'Service Temporarily Unavailable', 504: 'Gateway Time-out' };
+const reasonOf = (status: number) => NGINX_REASONS[status] ?? STATUS_CODES[status] ?? '';
+
+function page(status: number, detail?: string): string {
+  const title = `${status} ${reasonOf(status)}`.trim();
+  const p = detail ? `<p>${escapeHtml(detail)}</p>\n` : '';
+  return `<html>\n<head><title>${title}</title></head>\n<body>\n<center><h1>${title}</h1></center>\n${p}<hr><center>timonel ingress</center>\n</body>\n</html>\n`;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export function sendPage(res: ServerResponse, status: number, detail?: string, extra: OutgoingHttpHeaders = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = page(status, detail);
+  res.writeHead(status, reasonOf(status), { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(body), ...extra });
+  res.end(body);
+}
+
+function rawPage(socket: Duplex, status: number, detail?: string): void {
+  const body = page(status, detail);
+  socket.end(`HTTP/1.1 ${status} ${reasonOf(status)}\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+// ---- routing a request ----
+
+interface Target {
+  route: Route;
+  ref: ServiceBackendRef;
+  path: string;
+}
+
+type Decision = { kind: 'proxy'; target: Target; backend: Extract<ResolvedBackend, { ok: true }> } | { kind: 'page'; status: number; detail?: string; headers?: OutgoingHttpHeaders };
+
+function splitUrl(url: string): { path: string; query: string } {
+  const q = url.indexOf('?');
+  return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+function decide(ctx: ProxyContext, req: IncomingMessage, scheme: Scheme, hostHeader: string): Decision {
+  const url = req.url ?? '/';
+  const { path, query } = splitUrl(url);
+  const m: Match = matchRoute(ctx.table(), normalizeHost(hostHeader), path);
+  const route = m.route;
+  if (!route) return { kind: 'page', status: 404 };
+  if (scheme === 'http' && (route.forceSslRedirect || (route.sslRedirect && m.host?.tls))) {
+    const port = ctx.httpsPort();
+    if (port !== undefined) {
+      const host = normalizeHost(hostHeader);
+      const authority = port === 443 ? host : `${host.includes(':') ? `[${host}]` : host}:${port}`;
+      return { kind: 'page', status: 308, headers: { Location: `https://${authority}${url}` } };
+    }
+  }
+  if (route.backend.kind !== 'service') return { kind: 'page', status: 503, detail: `Ingress ${route.ingress}: ${route.backend.reason}.` };
+  const ref = route.backend.ref;
+  const backend = ctx.resolve(ref);
+  if (!backend.ok) return { kind: 'page', status: 503, detail: backend.message };
+  const target = route.rewriteTarget !== undefined && m.route !== undefined ? rewritePath(route.rewriteTarget, m.groups, query) : url;
+  return { kind: 'proxy', target: { route, ref, path: target }, backend };
+}
+
+// request IDs (32 hex digits, like nginx's $request_id) cut from one random block: a crypto call per request costs
+let idPool = '';
+let idAt = 0;
+function requestID(): string {
+  if (idAt + 32 > idPool.length) {
+    idPool = randomBytes(2048).toString('hex');
+    idAt = 0;
+  }
+  const id = idPool.slice(idAt, idAt + 32);
+  idAt += 32;
+  return id;
+}
+
+/** The request's headers for the endpoint, as a raw [name, value, …] list (keeps order and repeats). */
+function forwardedHeaders(req: IncomingMessage, scheme: Scheme, hostHeader: string, listenerPort: number, upgrade: boolean): string[] {
+  const out: string[] = ['Host', hostHeader];
+  const raw = req.rawHeaders;
+  let requestId: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (HOP_BY_HOP.has(lower) || lower.startsWith('x-forwarded-') || lower === 'x-real-ip') continue;
+    if (lower === 'x-request-id') {
+      requestId = raw[i + 1];
+      continue;
+    }
+    out.push(raw[i], raw[i + 1]);
+  }
+  const remote = req.socket.remoteAddress ?? '';
+  const port = String(listenerPort);
+  out.push('X-Request-ID', requestId ?? requestID(), 'X-Real-IP', remote, 'X-Forwarded-For', remote, 'X-Forwarded-Host', hostHeader);
+  out.push('X-Forwarded-Port', port, 'X-Forwarded-Proto', scheme, 'X-Forwarded-Scheme', scheme);
+  if (upgrade) out.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? '');
+  return out;
+}
+
+function pickEndpoint(b: Extract<ResolvedBackend, { ok: true }>): Endpoint {
+  const ep = b.endpoints[b.rr.next % b.endpoints.length];
+  b.rr.next = (b.rr.next + 1) % b.endpoints.length;
+  return ep;
+}
+
+function responseHeaders(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (lower === 'connection' || lower === 'keep-alive' || lower === 'transfer-encoding' || lower === 'proxy-connection') continue;
+    out.push(raw[i], raw[i + 1]);
+  }
+  return out;
+}
+
+const retryable = (e: NodeJS.ErrnoException, reused: boolean) => e.code === 'ECONNREFUSED' || (reused && (e.code === 'ECONNRESET' || e.code === 'EPIPE'));
+
+// ---- plain requests ----
+
+/** Serves one request arriving on a listener. */
+export function handleRequest(ctx: ProxyContext, agent: Agent, scheme: Scheme, listenerPort: number, req: IncomingMessage, res: ServerResponse): void {
+  const hostHeader = req.headers.host ?? '';
+  let d: Decision;
+  try {
+    d = decide(ctx, req, scheme, hostHeader);
+  } catch (e) {
+    ctx.log(`ingress: routing ${req.method} ${hostHeader}${req.url} failed: ${(e as Error).message}`);
+    return sendPage(res, 500);
+  }
+  if (d.kind === 'page') {
+    req.resume();
+    return sendPage(res, d.status, d.detail, d.headers);
+  }
+  const limit = d.target.route.maxBodyBytes;
+  const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : undefined;
+  if (limit > 0 && declared !== undefined && declared > limit) {
+    req.resume();
+    return sendPage(res, 413, undefined, { Connection: 'close' });
+  }
+  // `Expect: 100-continue` is answered here, once the body is known to be acceptable
+  if (req.headers.expect !== undefined && /100-continue/i.test(req.headers.expect)) res.writeContinue();
+  const headers = forwardedHeaders(req, scheme, hostHeader, listenerPort, false);
+  const hasBody = declared !== undefined ? declared > 0 : req.headers['transfer-encoding'] !== undefined;
+  // a request whose body was not sent yet can go to the next endpoint if this one refuses
+  const attempts = hasBody ? 1 : Math.min(d.backend.endpoints.length, 3) + 1;
+  send(ctx, agent, req, res, d.target, d.backend, headers, hasBody, limit, attempts);
+}
+
+function send(
+  ctx: ProxyContext,
+  agent: Agent,
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+  backend: Extract<ResolvedBackend, { ok: true }>,
+  headers: string[],
+  hasBody: boolean,
+  limit: number,
+  attemptsLeft: number,
+): void {
+  const ep = pickEndpoint(backend);
+  const up: ClientRequest = httpRequest({ host: ep.host, port: ep.port, method: req.method, path: t.path, headers, agent });
+  let answered = false;
+  up.setTimeout(UPSTREAM_TIMEOUT_MS, () => up.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
+  up.on('response', (ures) => {
+    answered = true;
+    res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures.rawHeaders));
+    ures.pipe(res);
+    ures.on('error', () => res.destroy());
+  });
+  up.on('error', (e: NodeJS.ErrnoException) => {
+    if (answered) return void res.destroy();
+    if (attemptsLeft > 1 && retryable(e, up.reusedSocket)) return send(ctx, agent, req, res, t, backend, headers, hasBody, limit, attemptsLeft - 1);
+    if (res.headersSent || res.destroyed) return void res.destroy();
+    const svc = `${t.ref.namespace}/${t.ref.service}`;
+    if (e.code === 'ETIMEDOUT') return sendPage(res, 504, `Service ${svc} did not answer in time (${ep.host}:${ep.port}).`);
+    if (e.code === 'EBODYTOOLARGE') return sendPage(res, 413, undefined, { Connection: 'close' });
+    sendPage(res, 502, `Service ${svc}: ${ep.host}:${ep.port}: ${e.code ?? e.message}.`);
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) up.destroy();
+  });
+  if (!hasBody) return void up.end();
+  let seen = 0;
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (limit > 0 && seen > limit) {
+      req.unpipe(up);
+      up.destroy(Object.assign(new Error('request body too large'), { code: 'EBODYTOOLARGE' }));
+    }
+  });
+  req.pipe(up);
+}
+
+// ---- upgrades (WebSocket) ----
+
+function headerBlock(statusLine: string, raw: string[]): string {
+  let s = statusLine + '\r\n';
+  for (let i = 0; i < raw.length; i += 2) s += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return s + '\r\n';
+}
+
+/** Passes an Upgrade request through to the endpoint, then splices the two connections. */
+export function handleUpgrade(ctx: ProxyContext, scheme: Scheme, listenerPort: number, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  socket.on('error', () => socket.destroy());
+  const hostHeader = req.headers.host ?? '';
+  let d: Decision;
+  try {
+    d = decide(ctx, req, scheme, hostHeader);
+  } catch (e) {
+    ctx.log(`ingress: routing upgrade ${hostHeader}${req.url} failed: ${(e as Error).message}`);
+    return rawPage(socket, 500);
+  }
+  if (d.kind === 'page') {
+    if (d.status === 308) {
+      socket.end(`HTTP/1.1 308 Permanent Redirect\r\nLocation: ${String(d.headers?.Location)}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      return;
+    }
+    return rawPage(socket, d.status, d.detail);
+  }
+  const ep = pickEndpoint(d.backend);
+  const up = httpRequest({ host: ep.host, port: ep.port, method: req.method, path: d.target.path, headers: forwardedHeaders(req, scheme, hostHeader, listenerPort, true), agent: false });
+  up.on('upgrade', (ures, usocket, uhead) => {
+    usocket.on('error', () => socket.destroy());
+    socket.on('error', () => usocket.destroy());
+    socket.write(headerBlock(`HTTP/1.1 ${ures.statusCode ?? 101} ${ures.statusMessage ?? 'Switching Protocols'}`, ures.rawHeaders));
+    if (uhead.length) socket.write(uhead);
+    if (head.length) usocket.write(head);
+    usocket.pipe(socket);
+    socket.pipe(usocket);
+    usocket.on('close', () => socket.destroy());
+    socket.on('close', () => usocket.destroy());
+  });
+  up.on('response', (ures) => {
+    // the endpoint declined the upgrade: relay its answer and close
+    socket.write(headerBlock(`HTTP/1.1 ${ures.statusCode ?? 502} ${ures.statusMessage ?? ''}`, [...responseHeaders(ures.rawHeaders), 'Connection', 'close']));
+    ures.pipe(socket);
+  });
+  up.on('error', (e: NodeJS.ErrnoException) => {
+    if (socket.destroyed) return;
+    rawPage(socket, 502, `Service ${d.target.ref.namespace}/${d.target.ref.service}: ${ep.host}:${ep.port}: ${e.code ?? e.message}.`);
+  });
+  socket.on('close', () => up.destroy());
+  up.end();
+}
