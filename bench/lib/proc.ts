@@ -128,6 +128,8 @@ export function timonelUp(o: TimonelOptions): Promise<ServerProcess> {
   const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const argv = [process.execPath, ...nodeFlags, main, 'up', '--data-dir', o.dataDir, '--port', '0', '--bind', '127.0.0.1', '--storage', o.storage ?? 'sqlite'];
   if (o.insecureHttp !== false) argv.push('--insecure-http');
+  // the API benchmarks measure the control plane alone, never a real node on the benchmark machine
+  argv.push('--no-local-node');
   argv.push(...(o.args ?? []));
   return startServerProcess(argv, { pin: o.pin });
 }

@@ -43,6 +43,8 @@ export interface InformerOptions<T> {
   log?: (line: string) => void;
   /** a name for log lines (default: the resource) */
   name?: string;
+  /** changes each object before it is cached and handed to handlers (e.g. drops managedFields to save memory) */
+  transform?: (obj: T) => void;
 }
 
 /** Watches end on the server after 5–10 minutes, as client-go's reflector asks. */
@@ -290,6 +292,7 @@ export class Informer<T extends MetaObject = KubeObject> {
   }
 
   private store(key: string, obj: T): void {
+    this.opts.transform?.(obj);
     const old = this.cache.get(key);
     if (old) this.unindex(key, old);
     this.cache.set(key, obj);

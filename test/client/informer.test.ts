@@ -74,6 +74,30 @@ describe('Informer', () => {
     await store.close();
   });
 
+  it('transforms objects before caching them (managedFields dropped)', async () => {
+    const cms = rest.resource<ConfigMap>(CONFIGMAPS, 'other');
+    await cms.create({ metadata: { name: 'managed' }, data: { a: '1' } });
+    const seen: (object | undefined)[] = [];
+    const inf = new Informer<ConfigMap>(cms, {
+      transform: (o) => {
+        if (o.metadata) delete o.metadata.managedFields;
+      },
+    });
+    inf.onAdd((o) => seen.push(o.metadata?.managedFields));
+    inf.start();
+    try {
+      await inf.waitForSync();
+      await cms.patch('managed', 'merge', { data: { a: '2' } });
+      await waitFor('the update', () => inf.getByName('other', 'managed')?.data?.a === '2');
+      assert.ok((await cms.get('managed')).metadata?.managedFields?.length, 'the server keeps them');
+      assert.equal(inf.getByName('other', 'managed')?.metadata?.managedFields, undefined);
+      assert.deepEqual(seen, [undefined]);
+    } finally {
+      await inf.stop();
+      await cms.delete('managed');
+    }
+  });
+
   it('keys objects by namespace/name', () => {
     assert.equal(metaNamespaceKey({ metadata: { namespace: 'a', name: 'b' } }), 'a/b');
     assert.equal(metaNamespaceKey({ metadata: { name: 'n' } }), 'n');

@@ -128,7 +128,8 @@ describe('scheduler with simulated nodes', () => {
 
   it('reports a pod that fits nowhere, in its condition, an event and kubectl describe', skipUnless(!!kubectlPath('1.33'), 'kubectl 1.33'), async () => {
     await nodeGroup('tight', 2);
-    await nodeGroup('tight-dead', 1, { taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }] });
+    // NoSchedule: DefaultTolerationSeconds makes every pod tolerate unreachable:NoExecute for 300 s
+    await nodeGroup('tight-dead', 1, { taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }] });
     // no selector: every node of every test is a candidate, and none has 3 cpus free
     const n = (await nodes.list()).items.length;
     await pods.create({ metadata: { name: 'huge' }, spec: { containers: [{ name: 'app', image: 'busybox', resources: { requests: { cpu: '3' } } }] } });

@@ -186,7 +186,15 @@ class Simulator implements SimulatedNodes {
       this.nodes.set(name, { name, index, hostIP: hostIPFor(index), ips: new PodIPAllocator(podCIDRFor(index)), live: true });
     }
     // one informer for the pods of every node: bound pods only, filtered by node name here
-    this.informer = new Informer<Pod>(this.podClient, { fieldSelector: 'spec.nodeName!=', log: this.log, name: 'simulated-node pods' });
+    this.informer = new Informer<Pod>(this.podClient, {
+      fieldSelector: 'spec.nodeName!=',
+      log: this.log,
+      name: 'simulated-node pods',
+      // as upstream's scheduler does with its pod informer: managedFields are much of a pod's bytes and nothing here reads them
+      transform: (p) => {
+        if (p.metadata) delete p.metadata.managedFields;
+      },
+    });
     this.informer.addEventHandler({
       onAdd: (p) => this.observe(p),
       onUpdate: (_old, p) => this.observe(p),

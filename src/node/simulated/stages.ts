@@ -110,7 +110,16 @@ export interface PodPlacement {
 }
 
 const hex = (s: string, n = 64) => createHash('sha256').update(s).digest('hex').slice(0, n);
-export const imageIDOf = (image: string) => `${image.includes('@') ? image.split('@')[0] : image.split(':')[0]}@sha256:${hex(`image:${image}`)}`;
+const imageIDs = new Map<string, string>();
+export function imageIDOf(image: string): string {
+  let id = imageIDs.get(image);
+  if (id === undefined) {
+    id = `${image.includes('@') ? image.split('@')[0] : image.split(':')[0]}@sha256:${hex(`image:${image}`)}`;
+    if (imageIDs.size >= 1024) imageIDs.clear();
+    imageIDs.set(image, id);
+  }
+  return id;
+}
 const containerIDOf = (pod: Pod, name: string, restart: number) => `sim://${hex(`${pod.metadata?.uid ?? ''}/${name}/${restart}`)}`;
 
 function condition(type: string, ok: boolean, now: string, prev: PodCondition[] | undefined, reason?: string, message?: string): PodCondition {

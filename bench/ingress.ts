@@ -1,0 +1,162 @@
+// Benchmark: requests through the built-in Ingress controller vs through Debian's nginx configured for the
+// same route (one worker, keep-alive upstream pool, ingress-nginx's proxy headers) to the same backend
+// (the bare node:http server), with the same wrk, connections and duration, runs interleaved.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { runBench } from './lib/harness.js';
+import { REPO, SHORT, sleep, startServerProcess, watchProcess } from './lib/proc.js';
+import { ms, num, ratio } from './lib/stats.js';
+import { runWrk, wrkProblems, type WrkResult } from './lib/wrk.js';
+
+const CONNECTIONS = 50;
+const WARM_UP_S = 2;
+const ROUNDS = 2;
+const ROUND_S = SHORT ? 3 : 5;
+const MAX_REQUESTS = 1_000_000;
+const PATH = '/bench/item?x=1';
+const NGINX = spawnSync('nginx', ['-v']).error && existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+const PIN = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function get(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const r = request(url, { agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    r.on('error', () => resolve(0));
+    r.end();
+  });
+}
+
+function nginxConfig(dir: string, port: number, backendPort: number): string {
+  return `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  keepalive_timeout 75s;
+  keepalive_requests 1000000;
+  upstream backend {
+    server 127.0.0.1:${backendPort};
+    keepalive 320;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:${port} default_server;
+    server_name _;
+    client_max_body_size 1m;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Request-ID $request_id;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Forwarded-Port $server_port;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Scheme $scheme;
+    }
+  }
+}
+`;
+}
+
+interface Totals {
+  requests: number;
+  seconds: number;
+  p50: number[];
+  p99: number[];
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+await runBench('ingress', 12, 'Ingress: Timonel vs Debian nginx, same route and backend', async (b) => {
+  const r = b.report;
+  if (spawnSync(NGINX, ['-v']).error) {
+    r.problem('nginx is not installed (scripts/bench.sh installs it with apt-get when running this benchmark)');
+    return;
+  }
+  const body = JSON.stringify({ kind: 'Item', data: 'x'.repeat(1000) });
+  // the backend runs on the load core with wrk: both proxies see the same backend
+  const backend = await b.bare(body);
+  const backendPort = Number(new URL(backend.url).port);
+  const ours = await startServerProcess([process.execPath, '--import', 'tsx', join(REPO, 'bench', 'lib', 'ingress-server.ts'), String(backendPort)], { timeoutMs: 60_000 });
+  let nginx: ChildProcess | undefined;
+  try {
+    const dir = b.dir('nginx');
+    const nginxPort = await freePort();
+    writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, nginxPort, backendPort));
+    const argv = [NGINX, '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'];
+    nginx = spawn(PIN ? 'taskset' : argv[0], PIN ? ['-c', '0', ...argv] : argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let nginxErr = '';
+    nginx.stderr!.setEncoding('utf8').on('data', (d: string) => (nginxErr += d));
+    const nginxUrl = `http://127.0.0.1:${nginxPort}`;
+    for (let i = 0; (await get(nginxUrl + PATH)) !== 200; i++) {
+      if (i > 100 || nginx.exitCode !== null) throw new Error(`nginx did not start: ${nginxErr}`);
+      await sleep(50);
+    }
+    const oursStatus = await get(ours.url + PATH);
+    if (oursStatus !== 200) throw new Error(`the ingress answered ${oursStatus}: ${ours.stderrTail()}`);
+    r.log(`a ${body.length}-byte JSON answer from a bare node:http backend; wrk -t1 -c${CONNECTIONS}; proxies pinned to one core, one nginx worker;`);
+    r.log(`${WARM_UP_S} s warm-up each, then ${ROUNDS} interleaved rounds of ${ROUND_S} s per proxy (Timonel's ingress runs from source with tsx)`);
+
+    const targets = [
+      { name: 'timonel ingress', url: ours.url + PATH, totals: { requests: 0, seconds: 0, p50: [], p99: [] } as Totals },
+      { name: 'nginx', url: nginxUrl + PATH, totals: { requests: 0, seconds: 0, p50: [], p99: [] } as Totals },
+    ];
+    const run = (url: string, durationS: number): Promise<WrkResult> => runWrk({ url, script: 'get.lua', connections: CONNECTIONS, durationS, maxRequests: MAX_REQUESTS });
+    for (const t of targets) await run(t.url, WARM_UP_S);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of targets) {
+        const sampler = t === targets[0] ? watchProcess(ours.pid, [backend.pid]) : undefined;
+        const w = await run(t.url, ROUND_S);
+        if (sampler) b.contention(sampler.stop(), `round ${round + 1} through the ingress`);
+        const trouble = wrkProblems(w);
+        if (trouble) r.problem(`${t.name}: ${trouble}`);
+        if (w.countBoundHit) r.note(`${t.name}: stopped by the count bound (${MAX_REQUESTS}); its rate is a lower bound`);
+        r.log(`  ${t.name} round ${round + 1}: ${num(w.rps)} req/s, p50 ${ms(w.p50Ms)}, p99 ${ms(w.p99Ms)}`);
+        t.totals.requests += w.requests;
+        t.totals.seconds += w.durationS;
+        t.totals.p50.push(w.p50Ms);
+        t.totals.p99.push(w.p99Ms);
+      }
+    }
+    b.alive(ours, 'the ingress load');
+    const [o, n] = targets.map((t) => ({ rps: t.totals.requests / t.totals.seconds, p50: mean(t.totals.p50), p99: mean(t.totals.p99) }));
+    const throughput = o.rps / n.rps;
+    r.row({ metric: 'proxied GET through the ingress, req/s', value: num(o.rps), baseline: `${num(n.rps)} (nginx)`, ratio: ratio(throughput), goal: '≥ 0.8× nginx', met: throughput >= 0.8 });
+    r.row({ metric: 'proxied GET through the ingress, p99 latency', value: ms(o.p99), baseline: ms(n.p99), ratio: ratio(o.p99 / n.p99) });
+    r.log(`  p50: timonel ${ms(o.p50)}, nginx ${ms(n.p50)}`);
+  } finally {
+    if (nginx && nginx.exitCode === null) {
+      const exited = new Promise((res) => nginx!.once('exit', res));
+      nginx.kill('SIGQUIT');
+      await Promise.race([exited, sleep(5000)]);
+      if (nginx.exitCode === null) nginx.kill('SIGKILL');
+    }
+    await ours.stop();
+  }
+});
