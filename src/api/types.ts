@@ -70,7 +70,13 @@ export interface SubresourceInfo {
   /** `status` subresource: writes to the main resource keep status, writes to /status keep spec. */
   status?: boolean;
   /** `scale` subresource (autoscaling/v1 Scale) with the paths it maps to. */
-  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  scale?: {
+    specReplicasPath: string;
+    statusReplicasPath: string;
+    labelSelectorPath?: string;
+    /** the Scale's status.selector when the selector is not a LabelSelector (ReplicationController's label map) */
+    selector?(obj: KubeObject): string;
+  };
   /** Other subresources listed in discovery (e.g. `log`, `exec`, `binding`, `eviction`, `finalize`, `token`). */
   extra?: { name: string; kind: string; group?: string; version?: string; verbs: string[] }[];
 }

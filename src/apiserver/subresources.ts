@@ -44,7 +44,8 @@ export async function serveSubresource(server: ApiServer, ctx: Ctx, r: ResourceR
 function toScale(info: KindInfo, obj: KubeObject) {
   const sc = info.subresources!.scale!;
   const status: Record<string, unknown> = { replicas: Number(getPath(obj, sc.statusReplicasPath) ?? 0) };
-  if (sc.labelSelectorPath) {
+  if (sc.selector) status.selector = sc.selector(obj) || undefined;
+  else if (sc.labelSelectorPath) {
     const sel = getPath(obj, sc.labelSelectorPath);
     if (typeof sel === 'string') status.selector = sel;
     else if (isPlainObject(sel)) status.selector = formatLabelSelector(sel as LabelSelector);

@@ -17,6 +17,7 @@ export const RESOURCES = {
   serviceaccounts: { group: '', version: 'v1', resource: 'serviceaccounts', namespaced: true },
   persistentvolumes: { group: '', version: 'v1', resource: 'persistentvolumes', namespaced: false },
   persistentvolumeclaims: { group: '', version: 'v1', resource: 'persistentvolumeclaims', namespaced: true },
+  replicationcontrollers: { group: '', version: 'v1', resource: 'replicationcontrollers', namespaced: true },
   endpointslices: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespaced: true },
   deployments: { group: 'apps', version: 'v1', resource: 'deployments', namespaced: true },
   replicasets: { group: 'apps', version: 'v1', resource: 'replicasets', namespaced: true },

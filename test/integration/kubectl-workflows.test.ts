@@ -107,8 +107,8 @@ for (const version of ['1.33', '1.20']) {
     });
 
     test('apply --prune -l removes what left the directory and keeps the rest', async () => {
-      // kubectl's default prune allowlist names ReplicationController, which Timonel does not serve,
-      // so the kinds are listed explicitly (1.20 calls the flag --prune-whitelist)
+      // the kinds are listed explicitly, which also tests the allowlist (1.20 calls the flag
+      // --prune-whitelist); pruning with kubectl's default list is tested in replicationcontroller.test.ts
       const allow = (...gvks: string[]) => gvks.map((g) => `${version === '1.20' ? '--prune-whitelist' : '--prune-allowlist'}=${g}`);
       const dir = join(scratch.dir, 'prune');
       mkdirSync(dir);

@@ -8,6 +8,7 @@ import { namespaceKind } from './namespace.js';
 import { nodeKind } from './node.js';
 import { persistentVolumeClaimKind, persistentVolumeKind } from './persistentvolume.js';
 import { podKind } from './pod.js';
+import { replicationControllerKind } from './replicationcontroller.js';
 import { resourceQuotaKind } from './resourcequota.js';
 import { secretKind } from './secret.js';
 import { serviceKind } from './service.js';
@@ -24,6 +25,7 @@ export const coreKinds: KindInfo[] = [
   persistentVolumeClaimKind,
   persistentVolumeKind,
   podKind,
+  replicationControllerKind,
   resourceQuotaKind,
   secretKind,
   serviceAccountKind,

@@ -107,6 +107,10 @@ const ServiceAccount = kind('ServiceAccount', {
   secrets: mergeList('name', struct('ObjectReference', {})),
   imagePullSecrets: atomicList(struct('LocalObjectReference', {})),
 });
+const ReplicationController = kind('ReplicationController', {
+  spec: object(struct('ReplicationControllerSpec', { selector: map, template: object(PodTemplateSpec) })),
+  status: object(struct('ReplicationControllerStatus', { conditions: mergeList('type', struct('ReplicationControllerCondition', {})) })),
+});
 const Service = kind('Service', {
   spec: object(struct('ServiceSpec', { ports: mergeList('port', struct('ServicePort', {})), selector: map })),
   status: object(struct('ServiceStatus', { conditions: mergeList('type', Condition) })),
@@ -200,6 +204,7 @@ const BUILTIN: ReadonlyMap<string, SMPType> = new Map<string, SMPType>([
   ['v1/PersistentVolume', PersistentVolume],
   ['v1/PersistentVolumeClaim', PersistentVolumeClaim],
   ['v1/Pod', Pod],
+  ['v1/ReplicationController', ReplicationController],
   ['v1/ResourceQuota', ResourceQuota],
   ['v1/Secret', Secret],
   ['v1/Service', Service],

@@ -1,14 +1,15 @@
 // The ReplicaSet controller (upstream pkg/controller/replicaset): keeps `spec.replicas` pods of the
 // template running, adopting matching orphans and releasing pods that stopped matching, and reports
-// replicas / fullyLabeled / ready / available counts in the status.
+// replicas / fullyLabeled / ready / available counts in the status. The same code runs core/v1
+// ReplicationControllers (upstream pkg/controller/replication), which differ only by a map selector.
 import { ClockDelays } from '../delayed.js';
 import type { ReplicaSet, ReplicaSetCondition, ReplicaSetStatus } from 'kubernetes-types/apps/v1.js';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod, ReplicationController } from 'kubernetes-types/core/v1.js';
 import { nowRFC3339 } from '../../api/names.js';
 import { labelsMatch, selectorFromLabelSelector, type LabelRequirement } from '../../api/labels.js';
 import type { EventRecorder } from '../../client/events.js';
 import { Informer, NAMESPACE_INDEX, metaNamespaceKey, splitMetaNamespaceKey } from '../../client/informer.js';
-import { ClientStatusError, isNotFound, type ResourceClient } from '../../client/rest.js';
+import { ClientStatusError, isNotFound, type ResourceClient, type ResourceRef } from '../../client/rest.js';
 import { RESOURCES } from '../../client/shared.js';
 import { runWorkers, WorkQueue } from '../../client/workqueue.js';
 import type { Controller, ControllerContext, ControllerFactory } from '../manager.js';
@@ -23,8 +24,6 @@ export const SLOW_START_INITIAL_BATCH_SIZE = 1;
 const STATUS_UPDATE_RETRIES = 1;
 
 export const REPLICA_FAILURE = 'ReplicaFailure';
-const POD_CONTROLLER_INDEX = 'replicaset-controller/pod-controller-uid';
-const RS_CONTROLLER_INDEX = 'replicaset-controller/rs-controller-uid';
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const clone = <T>(v: T): T => structuredClone(v);
@@ -58,16 +57,54 @@ export function selectorRequirements(rs: ReplicaSet): LabelRequirement[] | undef
   return reqs.length ? reqs : undefined;
 }
 
-function safeSelector(rs: ReplicaSet): LabelRequirement[] | undefined {
-  try {
-    return selectorRequirements(rs);
-  } catch {
-    return undefined;
-  }
+/** A ReplicationController's map selector as requirements (upstream converts it to matchLabels). */
+export function mapSelectorRequirements(rc: ReplicationController): LabelRequirement[] | undefined {
+  const sel = rc.spec?.selector;
+  if (!sel || typeof sel !== 'object') return undefined;
+  const reqs = selectorFromLabelSelector({ matchLabels: sel });
+  return reqs.length ? reqs : undefined;
 }
 
+/** Either kind the controller runs: both have the same spec and status apart from the selector. */
+export type ReplicaSetLike = ReplicaSet | ReplicationController;
+
+/** What tells the ReplicaSet and the ReplicationController controllers apart. */
+export interface ReplicaSetKindAdapter {
+  /** the controller's name (upstream's controller-manager name) */
+  name: string;
+  queueName: string;
+  /** the Events' source component */
+  component: string;
+  resource: ResourceRef;
+  /** of the owner references and status writes */
+  apiVersion: string;
+  kind: string;
+  /** undefined when missing or empty (selects nothing); throws when invalid */
+  selector(obj: ReplicaSetLike): LabelRequirement[] | undefined;
+}
+
+export const REPLICA_SET_ADAPTER: ReplicaSetKindAdapter = {
+  name: 'replicaset',
+  queueName: 'replicaset',
+  component: 'replicaset-controller',
+  resource: RESOURCES.replicasets,
+  apiVersion: 'apps/v1',
+  kind: 'ReplicaSet',
+  selector: (obj) => selectorRequirements(obj as ReplicaSet),
+};
+
+export const REPLICATION_CONTROLLER_ADAPTER: ReplicaSetKindAdapter = {
+  name: 'replicationcontroller',
+  queueName: 'replicationmanager',
+  component: 'replication-controller',
+  resource: RESOURCES.replicationcontrollers,
+  apiVersion: 'v1',
+  kind: 'ReplicationController',
+  selector: (obj) => mapSelectorRequirements(obj as ReplicationController),
+};
+
 /** upstream calculateStatus: counts of the pods the ReplicaSet owns, and the ReplicaFailure condition. */
-export function calculateReplicaSetStatus(rs: ReplicaSet, pods: Pod[], manageReplicasErr: unknown, now: number): ReplicaSetStatus {
+export function calculateReplicaSetStatus(rs: ReplicaSetLike, pods: Pod[], manageReplicasErr: unknown, now: number): ReplicaSetStatus {
   const status: ReplicaSetStatus = clone(rs.status ?? { replicas: 0 });
   const templateLabels = rs.spec?.template?.metadata?.labels ?? {};
   const minReadySeconds = rs.spec?.minReadySeconds ?? 0;
@@ -112,29 +149,36 @@ export interface ReplicaSetControllerOptions {
 }
 
 export class ReplicaSetController implements Controller {
-  readonly name = 'replicaset';
-  readonly queue = new WorkQueue({ name: 'replicaset' });
+  readonly name: string;
+  readonly queue: WorkQueue;
   readonly expectations: ControllerExpectations;
-  private readonly replicaSets: Informer<ReplicaSet>;
+  private readonly replicaSets: Informer<ReplicaSetLike>;
   private readonly pods: Informer<Pod>;
   private readonly recorder: EventRecorder;
   private readonly delayed: ClockDelays;
+  private readonly podControllerIndex: string;
+  private readonly ownerControllerIndex: string;
   private workers?: Promise<void>;
 
   constructor(
     private readonly ctx: ControllerContext,
     private readonly opts: ReplicaSetControllerOptions = {},
+    private readonly adapter: ReplicaSetKindAdapter = REPLICA_SET_ADAPTER,
   ) {
+    this.name = adapter.name;
+    this.queue = new WorkQueue({ name: adapter.queueName });
     this.expectations = new ControllerExpectations(() => ctx.clock.now());
     this.delayed = new ClockDelays(this.queue, ctx.clock);
-    this.recorder = ctx.recorder('replicaset-controller');
-    this.replicaSets = ctx.informers.informer<ReplicaSet>(RESOURCES.replicasets);
+    this.recorder = ctx.recorder(adapter.component);
+    this.replicaSets = ctx.informers.informer<ReplicaSetLike>(adapter.resource);
     this.pods = ctx.informers.informer<Pod>(RESOURCES.pods);
-    this.pods.addIndexer(POD_CONTROLLER_INDEX, (p) => {
+    this.podControllerIndex = `${adapter.component}/pod-controller-uid`;
+    this.ownerControllerIndex = `${adapter.component}/controller-uid`;
+    this.pods.addIndexer(this.podControllerIndex, (p) => {
       const ref = controllerRefOf(p);
       return ref?.uid ? [ref.uid] : [];
     });
-    this.replicaSets.addIndexer(RS_CONTROLLER_INDEX, (rs) => {
+    this.replicaSets.addIndexer(this.ownerControllerIndex, (rs) => {
       const ref = controllerRefOf(rs);
       return ref?.uid ? [ref.uid] : [];
     });
@@ -163,29 +207,36 @@ export class ReplicaSetController implements Controller {
     await this.workers;
   }
 
-  private enqueue(rs: ReplicaSet): void {
+  private enqueue(rs: ReplicaSetLike): void {
     this.queue.add(metaNamespaceKey(rs));
   }
 
+  private safeSelector(rs: ReplicaSetLike): LabelRequirement[] | undefined {
+    try {
+      return this.adapter.selector(rs);
+    } catch {
+      return undefined;
+    }
+  }
 
-  private onReplicaSetDelete(rs: ReplicaSet): void {
+  private onReplicaSetDelete(rs: ReplicaSetLike): void {
     const key = metaNamespaceKey(rs);
     this.expectations.delete(key);
     this.queue.add(key);
   }
 
   /** The ReplicaSet a controller reference points to, if it is in the cache with that UID. */
-  private resolveControllerRef(namespace: string | undefined, pod: Pod): ReplicaSet | undefined {
+  private resolveControllerRef(namespace: string | undefined, pod: Pod): ReplicaSetLike | undefined {
     const ref = controllerRefOf(pod);
-    if (!ref || ref.kind !== 'ReplicaSet') return undefined;
+    if (!ref || ref.kind !== this.adapter.kind) return undefined;
     const rs = this.replicaSets.getByName(namespace, ref.name);
     return rs?.metadata?.uid === ref.uid ? rs : undefined;
   }
 
   /** ReplicaSets in the pod's namespace whose selector matches it. */
-  private podReplicaSets(pod: Pod): ReplicaSet[] {
+  private podReplicaSets(pod: Pod): ReplicaSetLike[] {
     return this.replicaSets.byIndex(NAMESPACE_INDEX, pod.metadata?.namespace ?? '').filter((rs) => {
-      const reqs = safeSelector(rs);
+      const reqs = this.safeSelector(rs);
       return !!reqs && labelsMatch(reqs, pod.metadata?.labels);
     });
   }
@@ -243,8 +294,8 @@ export class ReplicaSetController implements Controller {
     this.queue.add(key);
   }
 
-  private replicaSetClient(namespace: string): ResourceClient<ReplicaSet> {
-    return this.ctx.client.resource<ReplicaSet>(RESOURCES.replicasets, namespace);
+  private replicaSetClient(namespace: string): ResourceClient<ReplicaSetLike> {
+    return this.ctx.client.resource<ReplicaSetLike>(this.adapter.resource, namespace);
   }
 
   private podClient(namespace: string): ResourceClient<Pod> {
@@ -262,12 +313,12 @@ export class ReplicaSetController implements Controller {
     const rsNeedsSync = this.expectations.satisfied(key);
     let reqs: LabelRequirement[] | undefined;
     try {
-      reqs = selectorRequirements(cached);
+      reqs = this.adapter.selector(cached);
     } catch (e) {
-      this.ctx.log(`replicaset ${key}: invalid selector: ${errText(e)}`);
+      this.ctx.log(`${this.adapter.name} ${key}: invalid selector: ${errText(e)}`);
       return;
     }
-    const rs: ReplicaSet = { ...clone(cached), apiVersion: 'apps/v1', kind: 'ReplicaSet' };
+    const rs = { ...clone(cached), apiVersion: this.adapter.apiVersion, kind: this.adapter.kind } as ReplicaSetLike;
     const active = this.pods.byIndex(NAMESPACE_INDEX, namespace).filter(isPodActive);
     const pods = await this.claimPods(rs, reqs, active);
 
@@ -290,24 +341,24 @@ export class ReplicaSetController implements Controller {
     if (manageErr !== undefined) throw manageErr;
   }
 
-  private async claimPods(rs: ReplicaSet, reqs: LabelRequirement[] | undefined, pods: Pod[]): Promise<Pod[]> {
+  private async claimPods(rs: ReplicaSetLike, reqs: LabelRequirement[] | undefined, pods: Pod[]): Promise<Pod[]> {
     const namespace = rs.metadata!.namespace!;
     return claimObjects(pods, {
-      owner: rs as ReplicaSet & { metadata: NonNullable<ReplicaSet['metadata']> },
-      ownerRef: newControllerRef(rs, 'apps/v1', 'ReplicaSet'),
+      owner: rs as ReplicaSetLike & { metadata: NonNullable<ReplicaSetLike['metadata']> },
+      ownerRef: newControllerRef(rs, this.adapter.apiVersion, this.adapter.kind),
       client: this.podClient(namespace),
       match: (p) => !!reqs && labelsMatch(reqs, p.metadata?.labels),
       canAdopt: async () => {
         const fresh = await this.replicaSetClient(namespace).get(rs.metadata!.name!);
         if (fresh.metadata?.uid !== rs.metadata?.uid)
-          throw new Error(`original ReplicaSet ${namespace}/${rs.metadata?.name} is gone: got uid ${fresh.metadata?.uid}, wanted ${rs.metadata?.uid}`);
+          throw new Error(`original ${this.adapter.kind} ${namespace}/${rs.metadata?.name} is gone: got uid ${fresh.metadata?.uid}, wanted ${rs.metadata?.uid}`);
         if (fresh.metadata?.deletionTimestamp) throw new Error(`${namespace}/${rs.metadata?.name} has just been deleted at ${fresh.metadata.deletionTimestamp}`);
       },
     });
   }
 
   /** Creates or deletes pods so their number matches spec.replicas (upstream manageReplicas). */
-  private async manageReplicas(key: string, pods: Pod[], rs: ReplicaSet): Promise<void> {
+  private async manageReplicas(key: string, pods: Pod[], rs: ReplicaSetLike): Promise<void> {
     const burst = this.opts.burstReplicas ?? BURST_REPLICAS;
     const diff = pods.length - (rs.spec?.replicas ?? 1);
     if (diff < 0) {
@@ -337,15 +388,16 @@ export class ReplicaSetController implements Controller {
   }
 
   /** Pods of every ReplicaSet with the same controller as `rs` (e.g. all of a Deployment's). */
-  private indirectlyRelatedPods(rs: ReplicaSet): Pod[] {
+  private indirectlyRelatedPods(rs: ReplicaSetLike): Pod[] {
     const ref = controllerRefOf(rs);
     if (!ref) return [];
     const out: Pod[] = [];
-    for (const sibling of this.replicaSets.byIndex(RS_CONTROLLER_INDEX, ref.uid)) out.push(...this.pods.byIndex(POD_CONTROLLER_INDEX, sibling.metadata?.uid ?? ''));
+    for (const sibling of this.replicaSets.byIndex(this.ownerControllerIndex, ref.uid))
+      out.push(...this.pods.byIndex(this.podControllerIndex, sibling.metadata?.uid ?? ''));
     return out;
   }
 
-  private async createPod(rs: ReplicaSet): Promise<void> {
+  private async createPod(rs: ReplicaSetLike): Promise<void> {
     const template = rs.spec?.template;
     const labels = { ...(template?.metadata?.labels ?? {}) };
     if (!Object.keys(labels).length) throw new Error('unable to create pods, no labels');
@@ -359,7 +411,7 @@ export class ReplicaSetController implements Controller {
         labels,
         ...(meta.annotations && Object.keys(meta.annotations).length ? { annotations: { ...meta.annotations } } : {}),
         ...(meta.finalizers?.length ? { finalizers: [...meta.finalizers] } : {}),
-        ownerReferences: [newControllerRef(rs, 'apps/v1', 'ReplicaSet')],
+        ownerReferences: [newControllerRef(rs, this.adapter.apiVersion, this.adapter.kind)],
       },
       spec: clone(template?.spec ?? { containers: [] }),
     };
@@ -375,7 +427,7 @@ export class ReplicaSetController implements Controller {
     this.recorder.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata?.name}`);
   }
 
-  private async deletePod(rs: ReplicaSet, pod: Pod): Promise<void> {
+  private async deletePod(rs: ReplicaSetLike, pod: Pod): Promise<void> {
     const name = pod.metadata!.name!;
     try {
       await this.podClient(rs.metadata!.namespace!).delete(name);
@@ -388,7 +440,7 @@ export class ReplicaSetController implements Controller {
   }
 
   /** Writes the status unless nothing changed (upstream updateReplicaSetStatus); one retry after a conflict. */
-  private async updateStatus(rs: ReplicaSet, status: ReplicaSetStatus): Promise<ReplicaSet> {
+  private async updateStatus(rs: ReplicaSetLike, status: ReplicaSetStatus): Promise<ReplicaSetLike> {
     const cur = rs.status ?? { replicas: 0 };
     const generation = rs.metadata?.generation ?? 0;
     if (
@@ -406,7 +458,7 @@ export class ReplicaSetController implements Controller {
     let target = rs;
     for (let i = 0; ; i++) {
       try {
-        return await client.updateStatus({ ...target, apiVersion: 'apps/v1', kind: 'ReplicaSet', status: next });
+        return await client.updateStatus({ ...target, apiVersion: this.adapter.apiVersion, kind: this.adapter.kind, status: next } as ReplicaSetLike);
       } catch (e) {
         if (i >= STATUS_UPDATE_RETRIES) throw e;
       }
@@ -417,3 +469,6 @@ export class ReplicaSetController implements Controller {
 
 /** The factory the controller manager wires in. */
 export const replicaSetController: ControllerFactory = (ctx) => new ReplicaSetController(ctx);
+
+/** core/v1 ReplicationControllers, run by the same code (upstream --concurrent-rc-syncs, default 5). */
+export const replicationControllerController: ControllerFactory = (ctx) => new ReplicaSetController(ctx, {}, REPLICATION_CONTROLLER_ADAPTER);

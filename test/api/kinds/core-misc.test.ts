@@ -92,12 +92,12 @@ describe('coreKinds', () => {
     const byResource = Object.fromEntries(coreKinds.map((k) => [k.resource, k]));
     assert.deepEqual(Object.keys(byResource).sort(), [
       'configmaps', 'endpoints', 'events', 'limitranges', 'namespaces', 'nodes', 'persistentvolumeclaims', 'persistentvolumes', 'pods',
-      'resourcequotas', 'secrets', 'serviceaccounts', 'services',
+      'replicationcontrollers', 'resourcequotas', 'secrets', 'serviceaccounts', 'services',
     ]);
     const short = Object.fromEntries(coreKinds.map((k) => [k.resource, (k.shortNames ?? []).join(',')]));
     assert.deepEqual(short, {
       configmaps: 'cm', endpoints: 'ep', events: 'ev', limitranges: 'limits', namespaces: 'ns', nodes: 'no', persistentvolumeclaims: 'pvc',
-      persistentvolumes: 'pv', pods: 'po', resourcequotas: 'quota', secrets: '', serviceaccounts: 'sa', services: 'svc',
+      persistentvolumes: 'pv', pods: 'po', replicationcontrollers: 'rc', resourcequotas: 'quota', secrets: '', serviceaccounts: 'sa', services: 'svc',
     });
     for (const k of coreKinds) {
       assert.equal(k.group, '');
@@ -105,6 +105,6 @@ describe('coreKinds', () => {
       assert.equal(k.namespaced, !['namespaces', 'nodes', 'persistentvolumes'].includes(k.resource), k.resource);
     }
     const withStatus = coreKinds.filter((k) => k.subresources?.status).map((k) => k.resource).sort();
-    assert.deepEqual(withStatus, ['namespaces', 'nodes', 'persistentvolumeclaims', 'persistentvolumes', 'pods', 'resourcequotas', 'services']);
+    assert.deepEqual(withStatus, ['namespaces', 'nodes', 'persistentvolumeclaims', 'persistentvolumes', 'pods', 'replicationcontrollers', 'resourcequotas', 'services']);
   });
 });
