@@ -7,7 +7,7 @@ import { clientCertAuthenticator, inProcessAuthenticator, unionAuthenticator } f
 import { inProcessAcceptor, inProcessTransport, type Transport } from '../client/transport.js';
 import { startNamespaceController } from '../controllers/namespace/controller.js';
 import { ControllerManager, type ControllerFactory } from '../controllers/manager.js';
-import { replicaSetController } from '../controllers/replicaset/controller.js';
+import { replicaSetController, replicationControllerController } from '../controllers/replicaset/controller.js';
 import { deploymentController } from '../controllers/deployment/controller.js';
 import { jobController } from '../controllers/job/controller.js';
 import { ttlAfterFinishedController } from '../controllers/job/ttl.js';
@@ -31,6 +31,8 @@ import { openStore, type StoreOptions } from '../storage/index.js';
 import type { Store } from '../storage/store.js';
 import { kubeconfigYAML, writeKubeconfig } from './kubeconfig.js';
 import { startClusterDNS } from '../dns/index.js';
+import { maybeStartLocalNode, type NodeAgent } from '../node/agent/index.js';
+import { defaultNodeName } from '../node/agent/machine.js';
 import { ensureIngressClass, startIngressController, type RunningIngressController } from '../ingress/controller.js';
 import { dataDirEncryption } from './encryption.js';
 import { ensurePKI } from './pki.js';
@@ -54,6 +56,8 @@ export interface ClusterOptions {
   dnsPort?: number | false;
   /** run the built-in Ingress controller on these ports (0: any free port) of `address` (default: bind); default: none */
   ingress?: { httpPort: number; httpsPort: number; address?: string };
+  /** run a real node on this machine (root, crun or runc): pods bound to it run as containers */
+  localNode?: boolean;
   /** register this many simulated nodes (pods on them go Running without containers) */
   simulatedNodes?: number;
   log?: (line: string) => void;
@@ -72,6 +76,7 @@ export interface RunningCluster {
 /** The controllers `timonel up` runs in its controller manager. */
 export const BUILTIN_CONTROLLERS: ControllerFactory[] = [
   replicaSetController,
+  replicationControllerController,
   deploymentController,
   statefulSetController,
   daemonSetController,
@@ -192,11 +197,12 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   } catch (e) {
     log(`could not create the default StorageClass: ${(e as Error).message}`);
   }
+  const localNodeName = opts.localNode ? defaultNodeName() : undefined;
   const run = (which: 'namespace' | 'manager' | 'storage-protection') => (Array.isArray(opts.controllers) ? opts.controllers.includes(which) : opts.controllers !== false);
   if (run('namespace')) controllers.push(startNamespaceController(componentTransport('namespace-controller'), { log }));
   if (run('manager')) {
-    // the local-path provisioner writes directories for this host's node only; until a node agent runs here, none
-    const factories = [...BUILTIN_CONTROLLERS, localPathProvisionerController({ baseDir: defaultLocalPathBaseDir(dataDir) })];
+    // the local-path provisioner creates and removes directories for this host's node only
+    const factories = [...BUILTIN_CONTROLLERS, localPathProvisionerController({ baseDir: defaultLocalPathBaseDir(dataDir), localNodeName: localNodeName })];
     const manager = new ControllerManager(componentTransport('controller-manager'), factories, { log });
     // the API is ready before the controllers' caches are: do not hold the ready line for them
     manager.start().catch((e: unknown) => log(`controller manager: ${(e as Error).message}`));
@@ -230,6 +236,15 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       (e: unknown) => log(`cluster DNS not started: ${(e as Error).message}`),
     );
   }
+  let nodeAgent: NodeAgent | undefined;
+  let nodeStarting: Promise<void> | undefined;
+  if (opts.localNode) {
+    // as root with crun or runc; otherwise one line says why there is no node (the API keeps running)
+    nodeStarting = maybeStartLocalNode(componentTransport('node-agent'), api, { dataDir, log, nodeName: localNodeName }).then((a) => {
+      nodeAgent = a;
+      if (a) log(`node ${a.nodeName} ready to run pods as containers`);
+    });
+  }
   let ingress: RunningIngressController | undefined;
   let ingressStarting: Promise<void> | undefined;
   if (opts.ingress) {
@@ -261,6 +276,9 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       closed = true;
       await simulatedStarting;
       await simulated?.stop();
+      // containers keep running across a restart of timonel up and are adopted again
+      await nodeStarting;
+      await nodeAgent?.stop({ keepContainers: true });
       await dnsStarting;
       await dns?.stop();
       await ingressStarting;

@@ -26,6 +26,7 @@ Flags for up:
                      ports of the built-in Ingress controller (default 80 and 443; 0 = any free port)
   --ingress-address ADDR  its listen address (default: the --bind address)
   --no-ingress       do not run the built-in Ingress controller
+  --no-local-node    do not run pods on this machine (by default, as root with crun or runc, it is a node)
   --encryption-provider-config FILE
                      EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml,
                      generated on first start: Secrets encrypted with AES-GCM)
@@ -55,6 +56,7 @@ async function up(argv: string[]): Promise<void> {
       'ingress-https-port': { type: 'string' },
       'ingress-address': { type: 'string' },
       'no-ingress': { type: 'boolean' },
+      'no-local-node': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -78,6 +80,7 @@ async function up(argv: string[]): Promise<void> {
     bind: values.bind ?? '127.0.0.1',
     storage,
     insecureHttp: values['insecure-http'],
+    localNode: !values['no-local-node'],
     ingress: values['no-ingress']
       ? undefined
       : {

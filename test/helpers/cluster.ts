@@ -110,6 +110,8 @@ export interface SpawnedServer extends KubectlFor {
 
 export interface SpawnServerOptions {
   env?: NodeJS.ProcessEnv;
+  /** let `timonel up` run a real node on this machine (default: --no-local-node) */
+  localNode?: boolean;
   /** default 30 s */
   readyTimeoutMs?: number;
 }
@@ -136,6 +138,8 @@ export async function spawnServer(args: readonly string[] = [], opts: SpawnServe
   }
   if (flagValue(args, '--port') === undefined) fullArgs.push('--port', '0');
   if (flagValue(args, '--bind') === undefined) fullArgs.push('--bind', '127.0.0.1');
+  // a real node (bridge, cgroups, containers) only where a test asks for one
+  if (!opts.localNode && !args.includes('--no-local-node')) fullArgs.push('--no-local-node');
 
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'up', ...fullArgs], {
     cwd: repoRoot,
