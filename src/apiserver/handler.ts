@@ -139,6 +139,7 @@ export class ApiServer {
     if (path === '/version') return this.sendValue(ctx, 200, this.opts.version);
     if (PUBLIC_PATHS.test(path)) return this.sendText(res, 200, 'ok');
     if (this.whenReady) await this.whenReady;
+    if (this.authorize) ctx.user = this.authorize(req, ctx.user, path, ctx.query);
     const route = this.routes.get(path);
     if (route) return route(ctx);
     if (path === '/openapi/v2' || path === '/openapi/v3' || path.startsWith('/openapi/v3/'))
@@ -253,6 +254,11 @@ export class ApiServer {
   /** Subresources served by installed features, keyed `<group>/<resource>/<subresource>` (e.g. `/serviceaccounts/token`). */
   readonly subresourceHandlers = new Map<string, (ctx: Ctx, r: ResourceRequest, method: string) => Promise<void>>();
 
+  /** Resources served by installed features instead of the generic store (access reviews), keyed `<group>/<resource>`. */
+  readonly resourceHandlers = new Map<string, (ctx: Ctx, r: ResourceRequest, method: string) => Promise<void>>();
+  /** Authorization (src/apiserver/authz): the user the request acts as (impersonation), or throws 403. */
+  authorize?: (req: IncomingMessage, user: UserInfo, path: string, query: URLSearchParams) => UserInfo;
+
   /** Awaited before anything but the public paths is served (e.g. until the kinds of stored CRDs are registered). */
   whenReady?: Promise<void>;
 
@@ -304,6 +310,8 @@ export class ApiServer {
   private async serveResource(ctx: Ctx, r: ResourceRequest): Promise<void> {
     const method = ctx.req.method ?? 'GET';
     const { info } = r;
+    const own = this.resourceHandlers.get(`${info.group}/${info.resource}`);
+    if (own) return own(ctx, r, method);
     if (r.subresource) return serveSubresource(this, ctx, r, method);
     const watch = r.watchPath || isTrue(ctx.query.get('watch'));
     if (r.name === undefined) {

@@ -10,6 +10,7 @@ import { namespaceLifecycle } from './admission/namespace.js';
 import { storageObjectInUseProtection } from './admission/storage-object-in-use-protection.js';
 import { serviceAllocator, type ServiceAllocatorOptions } from './admission/service-alloc.js';
 import { type Authenticator, unionAuthenticator } from './authn.js';
+import { installAuthorization } from './authz/index.js';
 import { installCustomResourceDefinitions } from './crd/index.js';
 import { installFieldManager } from './fieldmanager.js';
 import { installProtobuf } from './protobuf.js';
@@ -67,6 +68,7 @@ export function newApiServer(o: NewApiServerOptions): ApiServer {
   const saAuthenticator = serviceAccountTokenAuthenticator(saKeys, registryLookup(() => api), o.log);
   const api: ApiServer = new ApiServer({ ...o, authenticate: unionAuthenticator(o.authenticate, saAuthenticator), version: versionInfo() });
   installServiceAccountTokens(api, saKeys, o.serverAddress);
+  installAuthorization(api, { alwaysAllow: o.anonymousIsAdmin, log: o.log });
   installProtobuf(api);
   installStrategicMerge(api);
   installFieldManager(api);

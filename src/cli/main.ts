@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster.js';
+import { writeKubeconfig } from './kubeconfig.js';
 import { runImageCommand } from './image.js';
 import { runSecretsCommand } from './encryption.js';
 
@@ -13,6 +14,14 @@ Commands:
   up        start a cluster in the foreground (API server on embedded SQLite)
   image     import, list and remove node images (timonel image --help)
   version   print the version
+  kubeconfig  print a kubeconfig with a client certificate for a new user
+
+Flags for kubeconfig:
+  --user NAME        the user name (certificate CN)
+  --group G          a group of the user (certificate O); repeatable
+  --data-dir DIR     the cluster's data dir (default ~/.timonel)
+  --server URL       API server URL (default: the one in DIR/kubeconfig.yaml)
+  --out FILE         write the kubeconfig to FILE (mode 0600) instead of stdout
 
 Flags for up:
   --data-dir DIR     where state, certificates and kubeconfig live (default ~/.timonel)
@@ -112,6 +121,25 @@ async function up(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+async function kubeconfig(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      user: { type: 'string' },
+      group: { type: 'string', multiple: true },
+      'data-dir': { type: 'string' },
+      server: { type: 'string' },
+      out: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.user) throw new Error('kubeconfig: --user NAME is required');
+  const { userKubeconfig } = await import('./user-kubeconfig.js');
+  const yaml = await userKubeconfig({ dataDir: resolve(values['data-dir'] ?? join(homedir(), '.timonel')), user: values.user, groups: values.group ?? [], server: values.server });
+  if (values.out) writeKubeconfig(values.out, yaml);
+  else process.stdout.write(yaml);
+}
+
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   switch (cmd) {
@@ -122,6 +150,8 @@ async function main(): Promise<void> {
     case 'image':
       process.exitCode = await runImageCommand(rest, { dataDir: join(homedir(), '.timonel') });
       return;
+    case 'kubeconfig':
+      return kubeconfig(rest);
     case 'version':
     case '--version':
       process.stdout.write('timonel 0.1.0 (Kubernetes API v1.33)\n');

@@ -17,7 +17,7 @@ let manager: ControllerManager;
 
 before(async () => {
   cluster = await startTestCluster({ simulatedNodes: 3, controllers: ['namespace'] });
-  transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'system:serviceaccount:kube-system:drain-test', groups: [] });
+  transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'system:serviceaccount:kube-system:drain-test', groups: ['system:masters'] });
   const factories = BUILTIN_CONTROLLERS.includes(disruptionController) ? BUILTIN_CONTROLLERS : [...BUILTIN_CONTROLLERS, disruptionController];
   manager = new ControllerManager(transport, factories, { log: (l) => cluster.logs.push(l) });
   await manager.start();

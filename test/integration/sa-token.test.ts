@@ -57,6 +57,8 @@ const unauthorized = (r: RunResult) => {
 describe('service account tokens with kubectl 1.33', skipUnless(kubectlPath('1.33') !== undefined, 'kubectl 1.33 not found (scripts/setup.sh fetches it)'), () => {
   before(async () => {
     cluster = await startTestCluster();
+    // under RBAC a service account holds nothing until bound: let this namespace's accounts read
+    await k(['create', 'rolebinding', 'service-accounts-view', '--clusterrole=view', '--group=system:serviceaccounts:default']);
   });
   after(async () => {
     await cluster?.close();

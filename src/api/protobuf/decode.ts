@@ -20,6 +20,7 @@ const KINDS: Record<string, { pkg: string; kinds: readonly string[] }> = {
   'policy/v1': { pkg: 'policy', kinds: ['PodDisruptionBudget'] },
   'scheduling.k8s.io/v1': { pkg: 'scheduling', kinds: ['PriorityClass'] },
   'authentication.k8s.io/v1': { pkg: 'authentication', kinds: ['SelfSubjectReview', 'TokenRequest'] },
+  'authorization.k8s.io/v1': { pkg: 'authorization', kinds: ['LocalSubjectAccessReview', 'SelfSubjectAccessReview', 'SelfSubjectRulesReview', 'SubjectAccessReview'] },
 };
 
 /** The (apiVersion, kind) pairs this decoder understands. */

@@ -290,6 +290,19 @@ message TokenRequestStatus{optional string token=1;optional meta.Time expiration
 message SelfSubjectReview{optional meta.ObjectMeta metadata=1;optional SelfSubjectReviewStatus status=2;}
 message SelfSubjectReviewStatus{optional UserInfo userInfo=1;}
 message UserInfo{optional string username=1;optional string uid=2;repeated string groups=3;}
+package authorization;
+message SelfSubjectAccessReview{optional meta.ObjectMeta metadata=1;optional SelfSubjectAccessReviewSpec spec=2;}
+message SelfSubjectAccessReviewSpec{optional ResourceAttributes resourceAttributes=1 [(ptr)=true];optional NonResourceAttributes nonResourceAttributes=2 [(ptr)=true];}
+message SubjectAccessReview{optional meta.ObjectMeta metadata=1;optional SubjectAccessReviewSpec spec=2;}
+message LocalSubjectAccessReview{optional meta.ObjectMeta metadata=1;optional SubjectAccessReviewSpec spec=2;}
+message SubjectAccessReviewSpec{optional ResourceAttributes resourceAttributes=1 [(ptr)=true];optional NonResourceAttributes nonResourceAttributes=2 [(ptr)=true];optional string user=3;repeated string groups=4;optional string uid=6;}
+message ResourceAttributes{optional string namespace=1;optional string verb=2;optional string group=3;optional string version=4;optional string resource=5;optional string subresource=6;optional string name=7;optional FieldSelectorAttributes fieldSelector=8 [(ptr)=true];optional LabelSelectorAttributes labelSelector=9 [(ptr)=true];}
+message NonResourceAttributes{optional string path=1;optional string verb=2;}
+message FieldSelectorAttributes{optional string rawSelector=1;repeated FieldSelectorRequirement requirements=2;}
+message FieldSelectorRequirement{optional string key=1;optional string operator=2;repeated string values=3;}
+message LabelSelectorAttributes{optional string rawSelector=1;repeated meta.LabelSelectorRequirement requirements=2;}
+message SelfSubjectRulesReview{optional meta.ObjectMeta metadata=1;optional SelfSubjectRulesReviewSpec spec=2;}
+message SelfSubjectRulesReviewSpec{optional string namespace=1;}
 package scheduling;
 message PriorityClass{optional meta.ObjectMeta metadata=1;optional int32 value=2 [(keep)=true];optional bool globalDefault=3;optional string description=4;optional string preemptionPolicy=5 [(ptr)=true];}
 `;
