@@ -37,6 +37,8 @@ const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const SLICES_BY_SERVICE = 'ingress:service';
 
 export interface IngressControllerOptions {
+  /** how long start waits for the informers' first lists before serving anyway (default 10 s) */
+  syncTimeoutMs?: number;
   /** default 80; 0 = any free port */
   httpPort?: number;
   /** default 443; 0 = any free port */
@@ -322,7 +324,15 @@ export async function startIngressController(transport: Transport, opts: Ingress
   };
 
   informers.start();
-  await informers.waitForSync();
+  // A list that keeps failing (e.g. a Secret that cannot be decrypted) must not hold the controller (or the
+  // cluster's shutdown) forever: after a while serve what the caches have; later events rebuild the routes.
+  let syncTimer: NodeJS.Timeout | undefined;
+  const synced = await Promise.race([
+    informers.waitForSync().then(() => true),
+    new Promise<boolean>((resolve) => (syncTimer = setTimeout(() => resolve(false), opts.syncTimeoutMs ?? 10_000))),
+  ]);
+  clearTimeout(syncTimer);
+  if (!synced) log('ingress: serving before every cache synced (a list keeps failing); routes fill in as they do');
   started = true;
   rebuild();
   const workers = runWorkers(statusQueue, 2, syncStatus, log);
