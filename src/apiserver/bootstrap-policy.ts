@@ -26,6 +26,7 @@ export const COMPONENT_SERVICE_ACCOUNTS = [
   'coredns',
   'node-agent',
   'ingress-controller',
+  'service-proxy',
 ];
 export const COMPONENTS_ROLE = 'system:timonel-controllers';
 

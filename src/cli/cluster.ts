@@ -32,6 +32,7 @@ import type { Store } from '../storage/store.js';
 import { kubeconfigYAML, writeKubeconfig } from './kubeconfig.js';
 import { startClusterDNS } from '../dns/index.js';
 import { maybeStartLocalNode, type NodeAgent } from '../node/agent/index.js';
+import { startServiceProxy, type ServiceProxy } from '../proxy/index.js';
 import { defaultNodeName } from '../node/agent/machine.js';
 import { ensureIngressClass, startIngressController, type RunningIngressController } from '../ingress/controller.js';
 import { dataDirEncryption } from './encryption.js';
@@ -237,12 +238,20 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     );
   }
   let nodeAgent: NodeAgent | undefined;
+  let proxy: ServiceProxy | undefined;
   let nodeStarting: Promise<void> | undefined;
   if (opts.localNode) {
     // as root with crun or runc; otherwise one line says why there is no node (the API keeps running)
-    nodeStarting = maybeStartLocalNode(componentTransport('node-agent'), api, { dataDir, log, nodeName: localNodeName }).then((a) => {
+    nodeStarting = maybeStartLocalNode(componentTransport('node-agent'), api, { dataDir, log, nodeName: localNodeName }).then(async (a) => {
       nodeAgent = a;
-      if (a) log(`node ${a.nodeName} ready to run pods as containers`);
+      if (!a) return;
+      log(`node ${a.nodeName} ready to run pods as containers`);
+      // Services on this node: ClusterIP, NodePort and LoadBalancer rules in the nftables table `timonel`
+      try {
+        proxy = await startServiceProxy(componentTransport('service-proxy'), { nodeName: a.nodeName, podCIDR: a.podCIDR, log });
+      } catch (e) {
+        log(`no service proxy: ${(e as Error).message}`);
+      }
     });
   }
   let ingress: RunningIngressController | undefined;
@@ -278,6 +287,8 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       await simulated?.stop();
       // containers keep running across a restart of timonel up and are adopted again
       await nodeStarting;
+      // the rules stay, like the containers, for the next start to take over
+      await proxy?.stop({ removeTable: false });
       await nodeAgent?.stop({ keepContainers: true });
       await dnsStarting;
       await dns?.stop();
