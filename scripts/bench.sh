@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark in bench/ in sequence, then prints a markdown summary table (npm run bench).
 #   BENCH_SHORT=1            15 s of mixed load instead of 60 s, shorter runs elsewhere
-#   BENCH_ONLY="get watch"   only these (get create-list watch mixed startup apply patch scheduler deployment ingress)
+#   BENCH_ONLY="get watch"   only these (get create-list watch mixed startup apply patch scheduler deployment ingress authz)
 #   BENCH_DIST=DIR           run the server built in DIR instead of dist/ (no rebuild)
 #   BENCH_PIN=0              no CPU pinning (default: server on CPU 0, load generators on CPU 1)
 #   BENCH_SERVER_NODE_FLAGS  node flags for the server under test, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
@@ -10,7 +10,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$REPO"
 
-BENCHES=(get create-list watch mixed startup apply patch scheduler deployment ingress)
+BENCHES=(get create-list watch mixed startup apply patch scheduler deployment ingress authz)
 if [[ -n "${BENCH_ONLY:-}" ]]; then read -r -a BENCHES <<<"$BENCH_ONLY"; fi
 for b in "${BENCHES[@]}"; do
   [[ -f "bench/$b.ts" ]] || { echo "bench.sh: no benchmark bench/$b.ts" >&2; exit 2; }

@@ -1,6 +1,8 @@
 // The HTTP face of the API server: routing, decoding, encoding, and the REST verbs over the Registry.
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { gzip } from 'node:zlib';
 import type { DeleteOptions } from 'kubernetes-types/meta/v1.js';
 import {
@@ -22,11 +24,13 @@ import { ANONYMOUS, type Authenticator, presentedCredentials } from './authn.js'
 import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { managerFromUserAgent } from './fieldmanager.js';
 import { customResourceKind } from './crd/kinds.js';
-import { checkObjectFields, patchFieldChecker } from './fieldvalidation.js';
+import { addWarnings, checkObjectFields, patchFieldChecker } from './fieldvalidation.js';
+import { admissionWarnings } from './admission/common.js';
 import { bodyFormat, decodeBody, encode, negotiate, type BodyFormat, type Negotiated, type Target } from './negotiate.js';
 import { openAPIFor, serveOpenAPI } from './openapi.js';
 import { parseResourceVersion, Registry, type Item, type RequestDeleteOptions, type UserInfo } from './registry.js';
 import { serveSubresource } from './subresources.js';
+import type { PodStreamer } from './streaming/types.js';
 import { makeTable, tableRow, type IncludeObject } from './table.js';
 
 export interface VersionInfo {
@@ -54,11 +58,28 @@ export interface ApiServerOptions {
   log?: (line: string) => void;
 }
 
+/** Sockets of requests that arrived through handleUpgrade (a streaming handler detaches the response and speaks on the socket). */
+export const upgradedSockets = new WeakMap<IncomingMessage, Duplex>();
+
 export const DEFAULT_MAX_BODY = 3 * 1024 * 1024;
 const GZIP_MIN = 128 * 1024;
 const PUBLIC_PATHS = /^\/(version|healthz|livez|readyz)(\/.*)?$/;
 const WATCH_BUFFER_LIMIT = 16 * 1024 * 1024;
 const BOOKMARK_INTERVAL_MS = 60_000;
+
+/** Sees every request at each step (audit, flow control); every method is optional. */
+export interface RequestFilter {
+  /** first, before authentication */
+  received?(req: IncomingMessage, res: ServerResponse): void;
+  /** the user is known (anonymous on public paths); a thrown StatusError refuses the request (429) */
+  authenticated?(req: IncomingMessage, res: ServerResponse, user: UserInfo, path: string, query: URLSearchParams): void;
+  /** the user the request acts as: not the authenticated one when impersonating */
+  authorized?(req: IncomingMessage, acting: UserInfo): void;
+  /** the request body, as read */
+  body?(req: IncomingMessage, body: Buffer): void;
+  /** the Status the request failed with */
+  failed?(req: IncomingMessage, err: StatusError): void;
+}
 
 /** What a resource URL names. */
 export interface ResourceRequest {
@@ -104,7 +125,20 @@ export class ApiServer {
   }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
-    this.serve(req, res).catch((e) => this.fail(res, e, req));
+    // admission plugins (PodSecurity) warn through this sink
+    admissionWarnings.run((text) => !res.headersSent && addWarnings(res, [text]), () => this.serve(req, res)).catch((e) => this.fail(res, e, req));
+  };
+
+  /** The server's 'upgrade' listener: the request runs the usual chain; streaming subresources take the socket (upgradedSockets). */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (head.length) socket.unshift(head);
+    socket.on('error', () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.on('finish', () => socket.end());
+    upgradedSockets.set(req, socket);
+    this.handle(req, res);
   };
 
   private fail(res: ServerResponse, e: unknown, req?: IncomingMessage): void {
@@ -114,6 +148,7 @@ export class ApiServer {
       this.opts.log?.(`internal error on ${req?.method} ${req?.url}: ${(e as Error)?.stack ?? String(e)}`);
       err = errInternal((e as Error)?.message ?? String(e));
     }
+    if (req) for (const f of this.filters) f.failed?.(req, err);
     if (res.headersSent) {
       res.destroy();
       return;
@@ -126,7 +161,8 @@ export class ApiServer {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    for (const f of this.filters) f.received?.(req, res);
+    const url = requestURL(req);
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     let user = await this.opts.authenticate(req);
     if (!user) {
@@ -134,18 +170,26 @@ export class ApiServer {
       user = ANONYMOUS;
       if (!PUBLIC_PATHS.test(path) && !this.opts.anonymousIsAdmin) throw errUnauthorized();
     }
+    for (const f of this.filters) f.authenticated?.(req, res, user, path, url.searchParams);
     const ctx: Ctx = { req, res, url, user, query: url.searchParams };
 
-    if (path === '/version') return this.sendValue(ctx, 200, this.opts.version);
+    const readOnly = req.method === 'GET' || req.method === 'HEAD';
+    if (path === '/version') {
+      if (!readOnly) throw errMethodNotAllowed();
+      return this.sendValue(ctx, 200, this.opts.version);
+    }
     if (PUBLIC_PATHS.test(path)) return this.sendText(res, 200, 'ok');
     if (this.whenReady) await this.whenReady;
     if (this.authorize) ctx.user = this.authorize(req, ctx.user, path, ctx.query);
+    for (const f of this.filters) f.authorized?.(req, ctx.user);
     const route = this.routes.get(path);
     if (route) return route(ctx);
+    const segs = path.split('/').filter(Boolean).map(decodeSegment);
+    // discovery and OpenAPI documents are only read
+    if (!readOnly && (segs[0] === 'openapi' || (segs[0] === 'api' && segs.length <= 2) || (segs[0] === 'apis' && segs.length <= 3))) throw errMethodNotAllowed();
     if (path === '/openapi/v2' || path === '/openapi/v3' || path.startsWith('/openapi/v3/'))
       return serveOpenAPI(req, res, path, ctx.query, openAPIFor(this.scheme, this.opts.version.gitVersion));
 
-    const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
     if (segs[0] === 'api') {
       if (segs.length === 1) return this.sendDiscovery(ctx, true);
       if (segs[1] !== 'v1') throw errNotFoundPath();
@@ -228,15 +272,23 @@ export class ApiServer {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > this.maxBody) {
-        req.resume();
-        throw errTooLarge(this.maxBody);
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > this.maxBody) {
+          req.resume();
+          throw errTooLarge(this.maxBody);
+        }
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+    } catch (e) {
+      // the client went away mid-body: nothing to answer, nothing went wrong here
+      if (!isStatusError(e) && req.destroyed) throw errBadRequest('the request was aborted before its body arrived');
+      throw e;
     }
-    return Buffer.concat(chunks);
+    const body = Buffer.concat(chunks);
+    for (const f of this.filters) f.body?.(req, body);
+    return body;
   }
 
   /** With `checkFields`, unknown and duplicate fields are handled as the request's fieldValidation says. */
@@ -254,10 +306,16 @@ export class ApiServer {
   /** Subresources served by installed features, keyed `<group>/<resource>/<subresource>` (e.g. `/serviceaccounts/token`). */
   readonly subresourceHandlers = new Map<string, (ctx: Ctx, r: ResourceRequest, method: string) => Promise<void>>();
 
+  /** exec, attach and port-forward backends of the node agents running in this process, by node name (see streaming/) */
+  readonly podStreamers = new Map<string, PodStreamer>();
+
   /** Resources served by installed features instead of the generic store (access reviews), keyed `<group>/<resource>`. */
   readonly resourceHandlers = new Map<string, (ctx: Ctx, r: ResourceRequest, method: string) => Promise<void>>();
   /** Authorization (src/apiserver/authz): the user the request acts as (impersonation), or throws 403. */
   authorize?: (req: IncomingMessage, user: UserInfo, path: string, query: URLSearchParams) => UserInfo;
+
+  /** Filters every request runs through, in order (audit.ts, flowcontrol.ts). */
+  readonly filters: RequestFilter[] = [];
 
   /** Awaited before anything but the public paths is served (e.g. until the kinds of stored CRDs are registered). */
   whenReady?: Promise<void>;
@@ -310,6 +368,8 @@ export class ApiServer {
   private async serveResource(ctx: Ctx, r: ResourceRequest): Promise<void> {
     const method = ctx.req.method ?? 'GET';
     const { info } = r;
+    // a 406 must come before a write, not after it
+    if (method !== 'GET' && method !== 'HEAD') negotiate(ctx.req.headers.accept, ['PartialObjectMetadata']);
     const own = this.resourceHandlers.get(`${info.group}/${info.resource}`);
     if (own) return own(ctx, r, method);
     if (r.subresource) return serveSubresource(this, ctx, r, method);
@@ -365,7 +425,7 @@ export class ApiServer {
     const neg = negotiate(ctx.req.headers.accept, ['Table', 'PartialObjectMetadataList']);
     const limitStr = q.get('limit');
     const limit = limitStr ? Number(limitStr) : undefined;
-    if (limitStr && (!Number.isInteger(limit) || limit! < 0)) throw errBadRequest(`invalid limit: ${limitStr}`);
+    if (limitStr && (!Number.isSafeInteger(limit) || limit! < 0)) throw errBadRequest(`invalid limit: ${limitStr}`);
     const out = await this.registry.list(r.info, r.namespace, {
       labelSelector: q.get('labelSelector') ?? undefined,
       fieldSelector: q.get('fieldSelector') ?? undefined,
@@ -520,7 +580,9 @@ export class ApiServer {
     if (buf.length === 0) return undefined;
     const fmt = bodyFormat(ctx.req.headers['content-type']);
     if (fmt === 'protobuf') return undefined;
-    return decodeBody(buf, fmt === 'yaml' ? 'yaml' : 'json');
+    const body = decodeBody(buf, fmt === 'yaml' ? 'yaml' : 'json');
+    if (body !== null && !isPlainObject(body)) throw errBadRequest('the body of the request is not a DeleteOptions object');
+    return body;
   }
 
   private async deleteOne(ctx: Ctx, r: ResourceRequest): Promise<void> {
@@ -682,6 +744,29 @@ function plainEventLine(type: string, item: Item): string {
   let line = byType.get(type);
   if (line === undefined) byType.set(type, (line = `{"type":"${type}","object":${item.raw}}`));
   return line;
+}
+
+/**
+ * The request's URL. Dot segments (`..`, `%2e%2e`) are refused rather than resolved, which would turn
+ * a request about one object into one about its collection.
+ */
+function requestURL(req: IncomingMessage): URL {
+  const raw = req.url ?? '/';
+  const rawPath = raw.split('?', 1)[0];
+  if (!rawPath.startsWith('/') || rawPath.split('/').some((s) => /^(\.|%2e){1,2}$/i.test(s))) throw errBadRequest(`invalid request path ${JSON.stringify(rawPath.slice(0, 200))}`);
+  try {
+    return new URL(raw, 'http://localhost');
+  } catch {
+    throw errBadRequest(`invalid request path ${JSON.stringify(rawPath.slice(0, 200))}`);
+  }
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw errBadRequest(`invalid URL escape in ${JSON.stringify(s.slice(0, 200))}`);
+  }
 }
 
 function isTrue(v: string | null): boolean {

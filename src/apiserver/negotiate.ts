@@ -91,19 +91,49 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
 /** Parses a JSON or YAML request body into a value; malformed input is a 400, never a crash. */
 export function decodeBody(buf: Buffer, fmt: BodyFormat): unknown {
   const text = buf.toString('utf8');
+  let out: unknown;
   if (fmt === 'yaml' || fmt === 'apply-patch') {
     try {
-      return parseYAML(text, { uniqueKeys: false, maxAliasCount: 100 }) as unknown;
+      out = parseYAML(text, { uniqueKeys: false, maxAliasCount: 100, logLevel: 'error' }) as unknown;
     } catch (e) {
       throw errBadRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0]}`);
     }
+  } else {
+    if (text.trim() === '') throw errBadRequest('the body of the request was empty');
+    try {
+      out = JSON.parse(text) as unknown;
+    } catch (e) {
+      throw errBadRequest(`the body of the request could not be decoded as JSON: ${(e as Error).message}`);
+    }
   }
-  if (text.trim() === '') throw errBadRequest('the body of the request was empty');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw errBadRequest(`the body of the request could not be decoded as JSON: ${(e as Error).message}`);
+  const yaml = fmt === 'yaml' || fmt === 'apply-patch';
+  if (yaml || buf.length > 2 * MAX_BODY_DEPTH) {
+    const shape = bodyShape(out, MAX_BODY_DEPTH);
+    // the recursive code that handles objects would overflow the stack on absurdly deep ones
+    if (shape.tooDeep) throw errBadRequest(`the body of the request is nested more than ${MAX_BODY_DEPTH} levels deep`);
+    // YAML tags such as !!binary, !!set or !!timestamp make values JSON has no word for
+    if (shape.exotic) out = JSON.parse(JSON.stringify(out)) as unknown;
   }
+  return out;
+}
+
+const MAX_BODY_DEPTH = 500;
+
+function bodyShape(value: unknown, max: number): { tooDeep: boolean; exotic: boolean } {
+  let exotic = false;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= max) return { tooDeep: true, exotic };
+    const array = Array.isArray(v);
+    if (!array && Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) {
+      exotic = true;
+      continue;
+    }
+    for (const c of array ? v : Object.values(v)) if (c !== null && typeof c === 'object') stack.push([c, d + 1]);
+  }
+  return { tooDeep: false, exotic };
 }
 
 export function encode(value: unknown, neg: Negotiated): string {

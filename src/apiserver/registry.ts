@@ -79,11 +79,17 @@ export interface WatchQuery {
 
 export type WatchEmit = (type: 'ADDED' | 'MODIFIED' | 'DELETED', item: Item) => void;
 
+/** What admission may know of the request beyond the object: a dry run persists nothing (no quota charge). */
+export interface AdmissionContext {
+  dryRun?: boolean;
+  subresource?: string;
+}
+
 /** Operation-time checks that need more than the object itself (namespace lifecycle, allocators, quota…). */
 export interface AdmissionPlugin {
   name: string;
   /** may mutate obj; throw a StatusError to refuse */
-  admit?(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined, reg: Registry): Promise<void> | void;
+  admit?(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined, reg: Registry, ctx?: AdmissionContext): Promise<void> | void;
   /** the write after a successful admit did not happen (failed, or dry run): undo reservations */
   rollback?(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined): void;
   /** after a successful (non dry-run) write */
@@ -329,8 +335,8 @@ export class Registry {
     }
   }
 
-  private async admit(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined) {
-    for (const p of this.admission) await p.admit?.(op, info, obj, old, this);
+  private async admit(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined, ctx: AdmissionContext = {}) {
+    for (const p of this.admission) await p.admit?.(op, info, obj, old, this, ctx);
   }
 
   private rollback(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined) {
@@ -369,7 +375,7 @@ export class Registry {
     info.strategy.prepareForCreate?.(obj);
     this.validateOrThrow(info, obj);
     this.trackManagedFields?.(info, obj, undefined, { manager: opts.fieldManager, operation: opts.operation ?? 'Update' });
-    await this.admit('create', info, obj, undefined);
+    await this.admit('create', info, obj, undefined, { dryRun: opts.dryRun });
     const key = () => this.key(info, meta.namespace, meta.name!);
     if (opts.dryRun) {
       this.rollback('create', info, obj, undefined);
@@ -414,6 +420,7 @@ export class Registry {
         if (!(opts.allowCreate && info.allowCreateOnUpdate && !opts.subresource)) throw errNotFound(gr(info), name);
         const desired = await mutate(undefined);
         const m = (desired.metadata ??= {});
+        if (!isPlainObject(m)) throw errBadRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: metadata must be an object`);
         if (m.name !== undefined && m.name !== name) throw errBadRequest(`the name of the object (${m.name}) does not match the name on the URL (${name})`);
         m.name = name;
         delete m.resourceVersion;
@@ -432,7 +439,7 @@ export class Registry {
         throw errConflict(gr(info), name, `Precondition failed: UID in precondition: ${old.metadata.uid}, UID in object meta: ${String(meta.uid)}`);
       const updated = this.prepareUpdate(info, obj, old, opts.subresource);
       this.trackManagedFields?.(info, updated, old, { manager: opts.fieldManager, operation: opts.operation ?? 'Update', subresource: opts.subresource });
-      await this.admit('update', info, updated, old);
+      await this.admit('update', info, updated, old, { dryRun: opts.dryRun, subresource: opts.subresource });
       updated.metadata!.resourceVersion = String(cur.rev);
       if (deepEqual(updated, old)) {
         this.rollback('update', info, updated, old);
@@ -557,7 +564,7 @@ export class Registry {
         throw errConflict(gr(info), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`);
       if (pre?.resourceVersion && pre.resourceVersion !== String(cur.rev))
         throw errConflict(gr(info), name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rev}`);
-      await this.admit('delete', info, obj, undefined);
+      await this.admit('delete', info, obj, undefined, { dryRun: opts.dryRun });
 
       const grace = info.strategy.gracefulDeleteSeconds?.(obj, opts.gracePeriodSeconds ?? undefined) ?? 0;
       // The garbage collector's finalizers (upstream deletionFinalizersForGarbageCollection): `orphan` or

@@ -6,7 +6,11 @@ import type { Scheme } from '../api/scheme.js';
 import type { Store } from '../storage/store.js';
 import { defaultStorageClass } from './admission/default-storageclass.js';
 import { defaultTolerationSeconds } from './admission/default-tolerations.js';
+import { limitRanger } from './admission/limitrange.js';
 import { namespaceLifecycle } from './admission/namespace.js';
+import { podSecurityAdmission } from './admission/podsecurity.js';
+import { resourceQuotaAdmission } from './admission/resourcequota.js';
+import { serviceAccountAdmission, type ServiceAccountAdmissionOptions } from './admission/serviceaccount.js';
 import { storageObjectInUseProtection } from './admission/storage-object-in-use-protection.js';
 import { serviceAllocator, type ServiceAllocatorOptions } from './admission/service-alloc.js';
 import { type Authenticator, unionAuthenticator } from './authn.js';
@@ -14,6 +18,7 @@ import { installAuthorization } from './authz/index.js';
 import { installCustomResourceDefinitions } from './crd/index.js';
 import { installFieldManager } from './fieldmanager.js';
 import { installProtobuf } from './protobuf.js';
+import { installStreaming } from './streaming/index.js';
 import { installStrategicMerge } from './smp.js';
 import { ApiServer, type VersionInfo } from './handler.js';
 import { ServiceAccountTokenKeys, serviceAccountTokenAuthenticator } from './sa-token.js';
@@ -56,6 +61,8 @@ export interface NewApiServerOptions {
   serverAddress: string;
   anonymousIsAdmin?: boolean;
   services?: ServiceAllocatorOptions;
+  /** ServiceAccount admission: whether a pod's account must exist (default true, as upstream) */
+  serviceAccountAdmission?: ServiceAccountAdmissionOptions;
   /** PKCS#8 PEM of the P-256 key that signs service account tokens; without one, a key that lives as long as the process */
   serviceAccountKeyPem?: string;
   /** `iss` of service account tokens (default https://kubernetes.default.svc.cluster.local) */
@@ -69,16 +76,22 @@ export function newApiServer(o: NewApiServerOptions): ApiServer {
   const api: ApiServer = new ApiServer({ ...o, authenticate: unionAuthenticator(o.authenticate, saAuthenticator), version: versionInfo() });
   installServiceAccountTokens(api, saKeys, o.serverAddress);
   installAuthorization(api, { alwaysAllow: o.anonymousIsAdmin, log: o.log });
+  installStreaming(api);
   installProtobuf(api);
   installStrategicMerge(api);
   installFieldManager(api);
   installCustomResourceDefinitions(api, o.log);
   api.registry.admission.push(
     namespaceLifecycle(() => o.scheme.lookup('', 'v1', 'namespaces')),
+    serviceAccountAdmission(() => o.scheme.lookup('', 'v1', 'serviceaccounts'), o.serviceAccountAdmission),
+    limitRanger(() => o.scheme.lookup('', 'v1', 'limitranges')),
+    podSecurityAdmission(() => o.scheme.lookup('', 'v1', 'namespaces')),
     serviceAllocator(o.services),
     defaultStorageClass(() => o.scheme.lookup('storage.k8s.io', 'v1', 'storageclasses')),
     storageObjectInUseProtection(),
     defaultTolerationSeconds(),
+    // last, so it charges only what every other plugin let through
+    resourceQuotaAdmission(() => o.scheme.lookup('', 'v1', 'resourcequotas')),
   );
   return api;
 }
@@ -89,6 +102,8 @@ export async function listen(api: ApiServer, o: ListenOptions): Promise<RunningA
     : createHttpServer(api.handle);
   // Watches and log streams last long; Node's default request timeout would cut them.
   server.requestTimeout = 0;
+  // exec, attach and port-forward upgrade to WebSocket or SPDY
+  server.on('upgrade', api.handleUpgrade);
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -94,7 +94,11 @@ async function serveScale(server: ApiServer, ctx: Ctx, r: ResourceRequest, metho
       else if (patchFmt === 'json-patch') desired = applyJSONPatch(currentScale, scaleBody);
       else desired = applyMergePatch(currentScale, scaleBody);
       if (!isPlainObject(desired)) throw errBadRequest('a Scale must be an object');
-      const d = desired as { metadata?: { resourceVersion?: string }; spec?: { replicas?: unknown } };
+      const d = desired as { kind?: unknown; metadata?: { name?: unknown; resourceVersion?: string }; spec?: { replicas?: unknown } };
+      if (d.kind !== undefined && d.kind !== '' && d.kind !== 'Scale') throw errBadRequest(`a ${String(d.kind)} cannot be handled as a Scale`);
+      const bodyName = d.metadata?.name;
+      if (bodyName !== undefined && bodyName !== '' && bodyName !== r.name)
+        throw errBadRequest(`the name of the object (${String(bodyName)}) does not match the name on the URL (${r.name})`);
       const replicas = d.spec?.replicas ?? 0;
       if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)
         throw errInvalid('autoscaling', 'Scale', r.name!, [{ field: 'spec.replicas', type: 'FieldValueInvalid', value: replicas, detail: 'must be greater than or equal to 0' }]);

@@ -20,12 +20,16 @@ import { persistentVolumeBinderController, pvcProtectionController, pvProtection
 import { defaultLocalPathBaseDir, ensureDefaultStorageClass, localPathProvisionerController } from '../controllers/localpath/provisioner.js';
 import { RestClient } from '../client/rest.js';
 import { disruptionController } from '../controllers/disruption/controller.js';
+import { resourceQuotaController } from '../controllers/resourcequota/controller.js';
+import { rootCACertPublisherController } from '../controllers/rootcacert/controller.js';
 import { nodeLifecycleController } from '../controllers/nodelifecycle/index.js';
 import { statefulSetController } from '../controllers/statefulset/controller.js';
 import { daemonSetController } from '../controllers/daemonset/controller.js';
 import { schedulerController } from '../scheduler/index.js';
 import { startSimulatedNodes, type SimulatedNodes } from '../node/simulated/index.js';
 import { listen, newApiServer, type RunningApiServer } from '../apiserver/server.js';
+import { installAudit } from '../apiserver/audit.js';
+import { installFlowControl } from '../apiserver/flowcontrol.js';
 import type { ApiServer } from '../apiserver/handler.js';
 import { openStore, type StoreOptions } from '../storage/index.js';
 import type { Store } from '../storage/store.js';
@@ -44,6 +48,8 @@ export interface ClusterOptions {
   port?: number;
   bind?: string;
   storage?: 'sqlite' | 'memory';
+  /** an audit.k8s.io/v1 Policy file (default: Metadata for everything, Request bodies for writes but Secrets) */
+  auditPolicyFile?: string;
   /** an EncryptionConfiguration file (default: `<data-dir>/encryption-config.yaml`, made on first start) */
   encryptionConfigFile?: string;
   /** history retention and compaction of the store (tests shorten them) */
@@ -92,6 +98,7 @@ export const BUILTIN_CONTROLLERS: ControllerFactory[] = [
   pvcProtectionController,
   pvProtectionController,
   disruptionController,
+  resourceQuotaController,
   nodeLifecycleController,
   schedulerController,
 ];
@@ -150,6 +157,8 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const bind = opts.bind ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
+  const runsController = (which: 'namespace' | 'manager' | 'storage-protection') =>
+    Array.isArray(opts.controllers) ? opts.controllers.includes(which) : opts.controllers !== false;
   const storage = opts.storage ?? 'sqlite';
   // Secrets are encrypted on disk from the first start; the memory backend writes nothing to disk
   const valueTransformer = storage === 'sqlite' ? dataDirEncryption(dataDir, opts.encryptionConfigFile) : undefined;
@@ -167,8 +176,13 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     serviceAccountKeyPem: pki?.serviceAccountKeyPem,
     serverAddress: addr.value,
     anonymousIsAdmin: !!opts.insecureHttp,
+    // without the serviceaccount controller no `default` account appears: admit pods all the same
+    serviceAccountAdmission: { requireServiceAccount: runsController('manager') },
     log,
   });
+  // every request in audit.k8s.io/v1 JSON lines (rotated); overload answers 429, never a lost write
+  const audit = installAudit(api, { path: join(dataDir, 'audit', 'audit.log'), policy: opts.auditPolicyFile, log });
+  installFlowControl(api, {});
   await bootstrap(api);
   let running: RunningApiServer;
   try {
@@ -199,11 +213,13 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     log(`could not create the default StorageClass: ${(e as Error).message}`);
   }
   const localNodeName = opts.localNode ? defaultNodeName() : undefined;
-  const run = (which: 'namespace' | 'manager' | 'storage-protection') => (Array.isArray(opts.controllers) ? opts.controllers.includes(which) : opts.controllers !== false);
+  const run = (which: 'namespace' | 'manager' | 'storage-protection') => runsController(which);
   if (run('namespace')) controllers.push(startNamespaceController(componentTransport('namespace-controller'), { log }));
   if (run('manager')) {
     // the local-path provisioner creates and removes directories for this host's node only
     const factories = [...BUILTIN_CONTROLLERS, localPathProvisionerController({ baseDir: defaultLocalPathBaseDir(dataDir), localNodeName: localNodeName })];
+    // kube-root-ca.crt in every namespace, for pods' kube-api-access volumes (plain HTTP test clusters have no CA)
+    if (pki) factories.push(rootCACertPublisherController(pki.ca.certPem));
     const manager = new ControllerManager(componentTransport('controller-manager'), factories, { log });
     // the API is ready before the controllers' caches are: do not hold the ready line for them
     manager.start().catch((e: unknown) => log(`controller manager: ${(e as Error).message}`));
@@ -297,6 +313,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       for (const c of controllers) await c.stop();
       for (const t of transports) t.close();
       await running.close();
+      await audit.close();
       await store.close();
     },
   };

@@ -12,6 +12,7 @@ import type { Attributes } from './rules.js';
 const SA_PREFIX = 'system:serviceaccount:';
 const RBAC_RESOURCES = new Set(['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings']);
 const WRITE_VERBS = new Set(['create', 'update', 'patch']);
+const STREAMING_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
 
 /** Upstream's forbiddenMessage: who cannot do what, where. */
 export function forbiddenMessage(a: Attributes): string {
@@ -107,6 +108,12 @@ export function authorizationFilter(authz: RBACAuthorizer | undefined) {
     if (authz) {
       const d = authz.authorize(a);
       if (!d.allowed) throw forbidden(a, d.reason);
+      // a WebSocket upgrade is a GET, but exec, attach and port-forward also need `create` (upstream AuthorizePodWebsocketUpgradeCreatePermission)
+      if (a.verb === 'get' && a.resource === 'pods' && STREAMING_SUBRESOURCES.has(a.subresource) && req.headers.upgrade) {
+        const c = { ...a, verb: 'create' };
+        const dc = authz.authorize(c);
+        if (!dc.allowed) throw forbidden(c, dc.reason);
+      }
     }
     // RBAC writes are checked for escalation against the acting user (see escalation.ts)
     if (authz && a.resourceRequest && a.apiGroup === RBAC_GROUP && RBAC_RESOURCES.has(a.resource) && WRITE_VERBS.has(a.verb)) requestUser.enterWith(acting);

@@ -16,6 +16,7 @@ import { NODE_LEASE_NAMESPACE } from '../simulated/objects.js';
 import { installPodLogs, type SubresourceHost } from './logs.js';
 import { defaultNodeName, machineCapacity, primaryIPv4 } from './machine.js';
 import { NodeRegistration } from './node.js';
+import { podStreamer } from './streams.js';
 import { cleanupOrphanPodDir, parseContainerID, podLogsDir, PodWorker, type AgentContext } from './worker.js';
 import type { VolumeSource } from './volumes.js';
 
@@ -239,6 +240,20 @@ class Agent implements NodeAgent {
         },
       });
     }
+    if (this.opts.api?.podStreamers) {
+      this.opts.api.podStreamers.set(
+        this.nodeName,
+        podStreamer({
+          runtime: this.ctx.runtime,
+          lookup: (pod, container) => {
+            const w = this.workers.get(pod.metadata?.uid ?? '');
+            if (!w) return undefined;
+            const runs = w.containerRuns(container);
+            return { run: runs.current, known: runs.known, sandbox: w.sandboxInfo() };
+          },
+        }),
+      );
+    }
     this.informer.start();
     await this.informer.waitForSync();
     await this.cleanOrphans();
@@ -280,6 +295,7 @@ class Agent implements NodeAgent {
     this.stopped = true;
     this.registration.stop();
     this.uninstallLogs?.();
+    this.opts.api?.podStreamers?.delete(this.nodeName);
     await this.informer.stop();
     await Promise.all([...this.workers.values()].map((w) => w.stop(!o.keepContainers).catch((e: unknown) => this.log(`node agent: stopping pod ${w.uid}: ${errText(e)}`))));
     this.workers.clear();

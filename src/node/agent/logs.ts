@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { StatusError } from '../../api/errors.js';
 import { ClientStatusError } from '../../client/rest.js';
+import type { podStreamer } from './streams.js';
 
 /** What one local node agent offers the log handler. */
 export interface LogSource {
@@ -26,6 +27,8 @@ type LogHandler = (ctx: LogCtx, r: { namespace?: string; name?: string }, method
 /** The part of the API server the handler is installed on. */
 export interface SubresourceHost {
   subresourceHandlers: { set(key: string, handler: LogHandler): unknown };
+  /** exec, attach and port-forward backends by node name (streams.ts) */
+  podStreamers?: { set(nodeName: string, streamer: ReturnType<typeof podStreamer>): unknown; delete(nodeName: string): unknown };
 }
 
 const sources = new WeakMap<SubresourceHost, Map<string, LogSource>>();

@@ -248,10 +248,11 @@ function downwardFiles(ctx: VolumeContext, items: DownwardAPIVolumeFile[]): Proj
 async function projectedFiles(ctx: VolumeContext, ns: string, src: VolumeProjection): Promise<ProjectedFile[]> {
   if (src.configMap) {
     const name = src.configMap.name ?? '';
-    // kube-root-ca.crt is published by a controller upstream; the agent knows the CA itself
-    if (name === 'kube-root-ca.crt' && ctx.caPem !== undefined) {
+    // kube-root-ca.crt is published by a controller; until it is there the agent knows the CA itself (and a
+    // plain-HTTP test cluster has none: the file is empty)
+    if (name === 'kube-root-ca.crt') {
       const cm = await ctx.source.configMap(ns, name);
-      if (!cm) return pick({ 'ca.crt': Buffer.from(ctx.caPem) }, src.configMap.items, 'ConfigMap kube-root-ca.crt', true);
+      if (!cm) return pick({ 'ca.crt': Buffer.from(ctx.caPem ?? '') }, src.configMap.items, 'ConfigMap kube-root-ca.crt', true);
     }
     const cm = await ctx.source.configMap(ns, name);
     if (!cm && !src.configMap.optional) throw new VolumeError(`configmap "${name}" not found`);

@@ -235,6 +235,11 @@ export class PodWorker {
     return { current: t.current, previous: t.previous, known: true };
   }
 
+  /** The pod's network namespace and IP (exec, attach and port-forward). */
+  sandboxInfo(): { netnsPath?: string; ip?: string; hostNetwork: boolean } | undefined {
+    return this.sandbox && { netnsPath: this.sandbox.netnsPath, ip: this.sandbox.ip, hostNetwork: this.sandbox.hostNetwork };
+  }
+
   /** Runs the worker; resolves when it is done (pod gone and cleaned). */
   start(): Promise<void> {
     for (const t of this.tracks) if (t.current?.adopted) this.watchAdopted(t, t.current);
