@@ -409,6 +409,7 @@ function decodeLogged(body: Buffer | string, contentType: string | undefined): u
     if (/yaml/i.test(contentType ?? '')) return parseYaml(text, { maxAliasCount: 100 });
     if (contentType === undefined || /json/i.test(contentType)) return JSON.parse(text);
   } catch {
+    // (includes a RangeError from nesting deeper than the stack)
     // not decodable: logged without it
   }
   return undefined;
@@ -498,7 +499,17 @@ export function installAudit(api: ApiServer, o: AuditOptions): AuditBackend {
       const obj = decodeLogged(r.response, String(res.getHeader('content-type') ?? ''));
       if (obj !== undefined) ev.responseObject = d.omitManagedFields ? stripManagedFields(obj) : obj;
     }
-    file.write(JSON.stringify(ev));
+    let line: string;
+    try {
+      line = JSON.stringify(ev);
+    } catch {
+      // a body that decodes to something JSON cannot write (YAML aliases making a cycle, nesting deeper than the
+      // stack): the event is logged without it, never lost and never thrown out of the request
+      delete ev.requestObject;
+      delete ev.responseObject;
+      line = JSON.stringify(ev);
+    }
+    file.write(line);
   };
 
   const decide = (r: RequestAudit, user: UserInfo, req: IncomingMessage, path: string, query: URLSearchParams) => {

@@ -48,6 +48,8 @@ export interface ClusterOptions {
   port?: number;
   bind?: string;
   storage?: 'sqlite' | 'memory';
+  /** write the audit log (default true; tests of the audit backend install their own) */
+  audit?: boolean;
   /** an audit.k8s.io/v1 Policy file (default: Metadata for everything, Request bodies for writes but Secrets) */
   auditPolicyFile?: string;
   /** an EncryptionConfiguration file (default: `<data-dir>/encryption-config.yaml`, made on first start) */
@@ -181,7 +183,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     log,
   });
   // every request in audit.k8s.io/v1 JSON lines (rotated); overload answers 429, never a lost write
-  const audit = installAudit(api, { path: join(dataDir, 'audit', 'audit.log'), policy: opts.auditPolicyFile, log });
+  const audit = opts.audit === false ? undefined : installAudit(api, { path: join(dataDir, 'audit', 'audit.log'), policy: opts.auditPolicyFile, log });
   installFlowControl(api, {});
   await bootstrap(api);
   let running: RunningApiServer;
@@ -313,7 +315,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       for (const c of controllers) await c.stop();
       for (const t of transports) t.close();
       await running.close();
-      await audit.close();
+      await audit?.close();
       await store.close();
     },
   };

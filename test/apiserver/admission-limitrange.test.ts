@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LimitRange, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
-import { limitRanger, LIMIT_RANGER_ANNOTATION } from '../../src/apiserver/admission/limitrange.js';
+import { LIMIT_RANGER_ANNOTATION } from '../../src/apiserver/admission/limitrange.js';
 import { ClientStatusError, RestClient, type ResourceClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
 import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
@@ -19,7 +19,8 @@ describe('LimitRanger admission', () => {
 
   before(async () => {
     cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-    cluster.api.registry.admission.push(limitRanger(() => cluster.api.scheme.lookup('', 'v1', 'limitranges')));
+    // the API server registers these admission plugins itself (src/apiserver/server.ts)
+    for (const name of ['LimitRanger', 'ResourceQuota', 'PodSecurity']) assert.ok(cluster.api.registry.admission.some((a) => a.name === name), name);
     transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'test', groups: ['system:masters'] });
     const client = new RestClient(transport);
     pods = client.resource<Pod>(RESOURCES.pods, 'default');

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigMap, Pod, ResourceQuota } from 'kubernetes-types/core/v1.js';
-import { resourceQuotaAdmission } from '../../src/apiserver/admission/resourcequota.js';
 import { ClientStatusError, RestClient, type ResourceClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
 import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
@@ -33,7 +32,8 @@ describe('ResourceQuota admission and controller', () => {
 
   before(async () => {
     cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-    cluster.api.registry.admission.push(resourceQuotaAdmission(() => cluster.api.scheme.lookup('', 'v1', 'resourcequotas')));
+    // the API server registers these admission plugins itself (src/apiserver/server.ts)
+    for (const name of ['LimitRanger', 'ResourceQuota', 'PodSecurity']) assert.ok(cluster.api.registry.admission.some((a) => a.name === name), name);
     transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'test', groups: ['system:masters'] });
     ctlTransport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'system:serviceaccount:kube-system:resourcequota-controller', groups: ['system:masters'] });
     manager = new ControllerManager(ctlTransport, [resourceQuotaController], { log: () => {} });

@@ -99,7 +99,7 @@ describe('audit log of a running server', () => {
   };
 
   before(async () => {
-    cluster = await startTestCluster({ controllers: false });
+    cluster = await startTestCluster({ controllers: false, audit: false });
     logPath = join(cluster.dataDir, 'audit', 'audit.log');
     audit = installAudit(cluster.api, { path: logPath });
   });
@@ -207,7 +207,7 @@ describe('audit log of a running server', () => {
 
 describe('audit at RequestResponse level from a policy', () => {
   test('logs request and response objects without managedFields', async () => {
-    const cluster = await startTestCluster({ controllers: false });
+    const cluster = await startTestCluster({ controllers: false, audit: false });
     const logPath = join(cluster.dataDir, 'audit', 'audit.log');
     const audit = installAudit(cluster.api, {
       path: logPath,
