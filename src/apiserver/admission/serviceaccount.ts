@@ -90,7 +90,8 @@ export function serviceAccountAdmission(serviceAccountKind: () => KindInfo | und
       const sa = await lookup(reg, kind, ns, spec.serviceAccountName);
       if (!sa && required)
         throw admissionForbidden(op, info, obj, `error looking up service account ${ns}/${spec.serviceAccountName}: serviceaccount "${spec.serviceAccountName}" not found`);
-      const automount = spec.automountServiceAccountToken ?? sa?.automountServiceAccountToken ?? true;
+      // no token can be issued for an account that does not exist (only admitted when not required)
+      const automount = sa !== undefined && (spec.automountServiceAccountToken ?? sa.automountServiceAccountToken ?? true);
       if (automount) mountServiceAccountToken(spec);
       if (!spec.imagePullSecrets?.length && sa?.imagePullSecrets?.length) spec.imagePullSecrets = sa.imagePullSecrets.map((s) => ({ ...s }));
     },
