@@ -36,7 +36,8 @@ Flags for up:
   --ingress-address ADDR  its listen address (default: the --bind address)
   --no-ingress       do not run the built-in Ingress controller
   --no-local-node    do not run pods on this machine (by default, as root with crun or runc, it is a node)
-  --audit-policy-file FILE  an audit.k8s.io/v1 Policy (audit log: <data-dir>/audit/audit.log)
+  --audit-log        write the audit log to <data-dir>/audit/audit.log (rotated)
+  --audit-policy-file FILE  an audit.k8s.io/v1 Policy for it (implies --audit-log)
   --encryption-provider-config FILE
                      EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml,
                      generated on first start: Secrets encrypted with AES-GCM)
@@ -62,6 +63,7 @@ async function up(argv: string[]): Promise<void> {
       'simulated-nodes': { type: 'string' },
       'encryption-provider-config': { type: 'string' },
       'audit-policy-file': { type: 'string' },
+      'audit-log': { type: 'boolean' },
       'dns-port': { type: 'string' },
       'ingress-http-port': { type: 'string' },
       'ingress-https-port': { type: 'string' },
@@ -100,6 +102,7 @@ async function up(argv: string[]): Promise<void> {
           address: values['ingress-address'],
         },
     dnsPort: values['dns-port'] !== undefined ? portFlag('--dns-port', values['dns-port']) : undefined,
+    audit: values['audit-log'] || values['audit-policy-file'] !== undefined,
     auditPolicyFile: values['audit-policy-file'] ? resolve(values['audit-policy-file']) : undefined,
     encryptionConfigFile: values['encryption-provider-config'] ? resolve(values['encryption-provider-config']) : undefined,
     log: (l) => process.stderr.write(l + '\n'),

@@ -1,4 +1,4 @@
-// `timonel up` writes an audit log in its data dir: one audit.k8s.io/v1 Event per request, as JSON lines.
+// `timonel up --audit-log` writes an audit log in its data dir: one audit.k8s.io/v1 Event per request, as JSON lines.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ describe('timonel up audit log', () => {
   it('records who did what, with request bodies for writes but never Secret contents', async () => {
     const dataDir = tempDataDir('timonel-audit-');
     try {
-      const server = await spawnServer(['--data-dir', dataDir]);
+      const server = await spawnServer(['--data-dir', dataDir, '--audit-log']);
       try {
         await server.kubectlOk(['create', 'configmap', 'audited', '--from-literal=k=v']);
         await server.kubectlOk(['create', 'secret', 'generic', 'hidden', '--from-literal=password=never-in-the-audit-log']);
