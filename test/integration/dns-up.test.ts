@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { spawnServer, type SpawnedServer } from '../helpers/cluster.js';
+import { poll, waitForLine } from '../helpers/wait.js';
 import { skipUnless } from '../helpers/skip.js';
 
 const run = promisify(execFile);
@@ -19,7 +20,7 @@ describe('timonel up with cluster DNS', () => {
 
   it('prints where DNS answers, and dig resolves the kubernetes Service and a new one', skipUnless(existsSync(DIG), 'dig (Debian bind9-dnsutils)'), async () => {
     server = await spawnServer(['--insecure-http']);
-    const line = await waitForLine(() => server!.output(), /cluster DNS answering on ([\d.]+):(\d+)/);
+    const line = await waitForLine(() => server!.output(), /cluster DNS answering on ([\d.]+):(\d+)/, 15_000);
     const [, address, port] = line;
     const dig = async (name: string, type = 'A') => (await run(DIG, [`@${address}`, '-p', port, '+short', '+time=2', '+tries=2', name, type])).stdout.trim();
     assert.equal(await dig('kubernetes.default.svc.cluster.local'), '10.43.0.1');
@@ -33,21 +34,3 @@ describe('timonel up with cluster DNS', () => {
   });
 });
 
-async function waitForLine(output: () => string, re: RegExp, ms = 15_000): Promise<RegExpMatchArray> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const m = output().match(re);
-    if (m) return m;
-    if (Date.now() > end) throw new Error(`no line matching ${re} in:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function poll<T>(f: () => Promise<T | undefined>, ms = 10_000): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { spawnServer, type SpawnedServer } from '../helpers/cluster.js';
+import { poll, waitForLine } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 
@@ -26,7 +27,7 @@ describe('timonel up with the Ingress controller', () => {
     await new Promise<void>((r) => backend!.listen(0, '127.0.0.1', r));
     const backendPort = (backend.address() as AddressInfo).port;
     server = await spawnServer(['--ingress-http-port', '0', '--ingress-https-port', '0']);
-    const [, httpPort] = await waitForLine(() => server!.output(), /ingress controller \(class timonel\) listening on [\d.]+: http (\d+)/);
+    const [, httpPort] = await waitForLine(() => server!.output(), /ingress controller \(class timonel\) listening on [\d.]+: http (\d+)/, 20_000);
     const manifest = join(server.dataDir, 'app.yaml');
     writeFileSync(
       manifest,
@@ -72,21 +73,3 @@ spec:
   });
 });
 
-async function waitForLine(output: () => string, re: RegExp, ms = 20_000): Promise<RegExpMatchArray> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const m = output().match(re);
-    if (m) return m;
-    if (Date.now() > end) throw new Error(`no line matching ${re} in:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function poll<T>(f: () => Promise<T | undefined>, ms = 10_000): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
