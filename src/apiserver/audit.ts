@@ -512,11 +512,12 @@ export function installAudit(api: ApiServer, o: AuditOptions): AuditBackend {
     file.write(line);
   };
 
-  const decide = (r: RequestAudit, user: UserInfo, req: IncomingMessage, path: string, query: URLSearchParams) => {
-    r.attrs = requestAttributes(user, req.method ?? 'GET', path, query);
-    r.decision = evaluatePolicy(policy, r.attrs);
-    r.longRunning = isLongRunning(r.attrs);
+  const judge = (r: RequestAudit, attrs: Attributes) => {
+    r.attrs = attrs;
+    r.decision = evaluatePolicy(policy, attrs);
+    r.longRunning = isLongRunning(attrs);
   };
+  const decide = (r: RequestAudit, user: UserInfo, req: IncomingMessage, path: string, query: URLSearchParams) => judge(r, requestAttributes(user, req.method ?? 'GET', path, query));
 
   const filter: RequestFilter = {
     received(req, res) {
@@ -539,10 +540,10 @@ export function installAudit(api: ApiServer, o: AuditOptions): AuditBackend {
         emit(req, res, r, 'ResponseComplete');
       });
     },
-    authenticated(req, res, user, path, query) {
+    authenticated(req, res, attrs) {
       const r = requests.get(req);
       if (!r) return;
-      decide(r, user, req, path, query);
+      judge(r, attrs);
       const d = r.decision!;
       if (d.level === 'None') return;
       emit(req, res, r, 'RequestReceived');

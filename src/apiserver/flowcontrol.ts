@@ -3,7 +3,6 @@
 // once accepted it always runs to completion. Long-running requests (watches, exec, logs) are not counted.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errTooManyRequests } from '../api/errors.js';
-import { requestAttributes } from './authz/request-info.js';
 import type { Attributes } from './authz/rules.js';
 import type { ApiServer, RequestFilter } from './handler.js';
 import type { UserInfo } from './registry.js';
@@ -85,8 +84,8 @@ export function installFlowControl(api: ApiServer, o: FlowControlOptions = {}): 
   };
 
   const filter: RequestFilter = {
-    authenticated(req: IncomingMessage, res: ServerResponse, user: UserInfo, path: string, query: URLSearchParams) {
-      const a = requestAttributes(user, req.method ?? 'GET', path, query);
+    authenticated(req: IncomingMessage, res: ServerResponse, a: Attributes) {
+      const user = a.user;
       if (isLongRunning(a)) return;
       const isExempt = exempt(req, user);
       if (rate && !isExempt) {

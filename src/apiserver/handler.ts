@@ -25,10 +25,11 @@ import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVer
 import { managerFromUserAgent } from './fieldmanager.js';
 import { customResourceKind } from './crd/kinds.js';
 import { addWarnings, checkObjectFields, patchFieldChecker } from './fieldvalidation.js';
-import { admissionWarnings } from './admission/common.js';
+import { requestAttributes } from './authz/request-info.js';
+import type { Attributes } from './authz/rules.js';
 import { bodyFormat, decodeBody, encode, negotiate, type BodyFormat, type Negotiated, type Target } from './negotiate.js';
 import { openAPIFor, serveOpenAPI } from './openapi.js';
-import { parseResourceVersion, Registry, type Item, type RequestDeleteOptions, type UserInfo } from './registry.js';
+import { parseResourceVersion, Registry, type Item, type RequestDeleteOptions, type Requester, type UserInfo } from './registry.js';
 import { serveSubresource } from './subresources.js';
 import type { PodStreamer } from './streaming/types.js';
 import { makeTable, tableRow, type IncludeObject } from './table.js';
@@ -72,7 +73,7 @@ export interface RequestFilter {
   /** first, before authentication */
   received?(req: IncomingMessage, res: ServerResponse): void;
   /** the user is known (anonymous on public paths); a thrown StatusError refuses the request (429) */
-  authenticated?(req: IncomingMessage, res: ServerResponse, user: UserInfo, path: string, query: URLSearchParams): void;
+  authenticated?(req: IncomingMessage, res: ServerResponse, attrs: Attributes): void;
   /** the user the request acts as: not the authenticated one when impersonating */
   authorized?(req: IncomingMessage, acting: UserInfo): void;
   /** the request body, as read */
@@ -94,7 +95,6 @@ export interface ResourceRequest {
 interface Ctx {
   req: IncomingMessage;
   res: ServerResponse;
-  url: URL;
   user: UserInfo;
   query: URLSearchParams;
 }
@@ -125,10 +125,7 @@ export class ApiServer {
   }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
-    // admission plugins (PodSecurity) warn through this sink
-    // (only writes are admitted: reads skip the async context, which costs every promise of the request)
-    const served = req.method === 'GET' || req.method === 'HEAD' ? this.serve(req, res) : admissionWarnings.run((text) => !res.headersSent && addWarnings(res, [text]), () => this.serve(req, res));
-    served.catch((e) => this.fail(res, e, req));
+    this.serve(req, res).catch((e) => this.fail(res, e, req));
   };
 
   /** The server's 'upgrade' listener: the request runs the usual chain; streaming subresources take the socket (upgradedSockets). */
@@ -164,16 +161,17 @@ export class ApiServer {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     for (const f of this.filters) f.received?.(req, res);
-    const url = requestURL(req);
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const { path, query } = requestTarget(req);
     let user = await this.opts.authenticate(req);
     if (!user) {
       if (presentedCredentials(req)) throw errUnauthorized();
       user = ANONYMOUS;
       if (!PUBLIC_PATHS.test(path) && !this.opts.anonymousIsAdmin) throw errUnauthorized();
     }
-    for (const f of this.filters) f.authenticated?.(req, res, user, path, url.searchParams);
-    const ctx: Ctx = { req, res, url, user, query: url.searchParams };
+    // what the request asks for, once for flow control, authorization and audit
+    const attrs = requestAttributes(user, req.method ?? 'GET', path, query);
+    for (const f of this.filters) f.authenticated?.(req, res, attrs);
+    const ctx: Ctx = { req, res, user, query };
 
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     if (path === '/version') {
@@ -182,7 +180,7 @@ export class ApiServer {
     }
     if (PUBLIC_PATHS.test(path)) return this.sendText(res, 200, 'ok');
     if (this.whenReady) await this.whenReady;
-    if (this.authorize) ctx.user = this.authorize(req, ctx.user, path, ctx.query);
+    if (this.authorize) ctx.user = this.authorize(req, attrs);
     for (const f of this.filters) f.authorized?.(req, ctx.user);
     const route = this.routes.get(path);
     if (route) return route(ctx);
@@ -314,7 +312,7 @@ export class ApiServer {
   /** Resources served by installed features instead of the generic store (access reviews), keyed `<group>/<resource>`. */
   readonly resourceHandlers = new Map<string, (ctx: Ctx, r: ResourceRequest, method: string) => Promise<void>>();
   /** Authorization (src/apiserver/authz): the user the request acts as (impersonation), or throws 403. */
-  authorize?: (req: IncomingMessage, user: UserInfo, path: string, query: URLSearchParams) => UserInfo;
+  authorize?: (req: IncomingMessage, attrs: Attributes) => UserInfo;
 
   /** Filters every request runs through, in order (audit.ts, flowcontrol.ts). */
   readonly filters: RequestFilter[] = [];
@@ -455,7 +453,7 @@ export class ApiServer {
   private writeOptions(ctx: Ctx) {
     const dryRun = ctx.query.getAll('dryRun');
     for (const d of dryRun) if (d !== 'All') throw errBadRequest(`dryRun: Unsupported value: "${d}": supported values: "All"`);
-    return { dryRun: dryRun.length > 0, fieldManager: ctx.query.get('fieldManager') || managerFromUserAgent(ctx.req.headers['user-agent']) };
+    return { dryRun: dryRun.length > 0, fieldManager: ctx.query.get('fieldManager') || managerFromUserAgent(ctx.req.headers['user-agent']), ...requester(ctx) };
   }
 
   private async create(ctx: Ctx, r: ResourceRequest): Promise<void> {
@@ -574,7 +572,7 @@ export class ApiServer {
     const dry = (Array.isArray(o.dryRun) ? o.dryRun : []).concat(q.getAll('dryRun'));
     for (const d of dry) if (d !== 'All') throw errBadRequest(`dryRun: Unsupported value: "${d}": supported values: "All"`);
     const { dryRun: _d, ...rest } = o;
-    return { ...rest, dryRun: dry.length > 0 };
+    return { ...rest, dryRun: dry.length > 0, ...requester(ctx) };
   }
 
   private async readDeleteBody(ctx: Ctx): Promise<unknown> {
@@ -752,16 +750,22 @@ function plainEventLine(type: string, item: Item): string {
  * The request's URL. Dot segments (`..`, `%2e%2e`) are refused rather than resolved, which would turn
  * a request about one object into one about its collection.
  */
-function requestURL(req: IncomingMessage): URL {
+const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
+
+/** The request's path (no trailing slash) and query; the path stays percent-encoded (segments are decoded one by one). */
+function requestTarget(req: IncomingMessage): { path: string; query: URLSearchParams } {
   const raw = req.url ?? '/';
-  const rawPath = raw.split('?', 1)[0];
-  if (!rawPath.startsWith('/') || rawPath.split('/').some((s) => /^(\.|%2e){1,2}$/i.test(s))) throw errBadRequest(`invalid request path ${JSON.stringify(rawPath.slice(0, 200))}`);
-  try {
-    return new URL(raw, 'http://localhost');
-  } catch {
-    throw errBadRequest(`invalid request path ${JSON.stringify(rawPath.slice(0, 200))}`);
-  }
+  const end = raw.indexOf('#');
+  const target = end < 0 ? raw : raw.slice(0, end);
+  const q = target.indexOf('?');
+  let path = q < 0 ? target : target.slice(0, q);
+  if (path[0] !== '/' || DOT_SEGMENT.test(path)) throw errBadRequest(`invalid request path ${JSON.stringify(path.slice(0, 200))}`);
+  if (path.length > 1 && path.endsWith('/')) path = path.replace(/\/+$/, '') || '/';
+  return { path, query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
 }
+
+/** Admission's view of who is asking; warnings become `Warning` headers while the response has not started. */
+const requester = (ctx: Ctx): Requester => ({ user: ctx.user, warn: (text) => !ctx.res.headersSent && addWarnings(ctx.res, [text]) });
 
 function decodeSegment(s: string): string {
   try {

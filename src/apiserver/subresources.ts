@@ -153,7 +153,8 @@ async function serveBinding(server: ApiServer, ctx: Ctx, r: ResourceRequest): Pr
     r.namespace,
     r.name!,
     (current) => {
-      const pod = deepClone(current!) as KubeObject & { spec?: { nodeName?: string }; status?: { conditions?: PodCondition[] } };
+      // guaranteedUpdate hands mutate a fresh copy of the stored pod
+      const pod = current! as KubeObject & { spec?: { nodeName?: string }; status?: { conditions?: PodCondition[] } };
       const uid = body?.metadata?.uid;
       if (uid && pod.metadata?.uid !== uid)
         throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on pods "${r.name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${pod.metadata?.uid ?? ''}`);

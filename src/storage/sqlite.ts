@@ -33,6 +33,9 @@ import { WatchHub } from './watchhub.js';
 const SCHEMA_VERSION = 2;
 /** revisions deleted per compaction transaction, so a big backlog does not block writes for long */
 const COMPACT_CHUNK = 10_000;
+// bounds of SqliteStore's cache of objects read by get
+const READ_CACHE_ENTRIES = 4096;
+const READ_CACHE_CHARS = 16 * 1024 * 1024;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS objects (
@@ -283,6 +286,12 @@ export class SqliteStore implements Store {
   private readonly writes: ReturnType<typeof prepareWrites>;
   private pending: PendingWrite[] = [];
   private readonly codec: Codec;
+  /**
+   * Objects read by `get`, kept current by this process's commits (the only writer of the file): a GET of
+   * the same object again costs no query and no decryption. Bounded; the oldest entries go first.
+   */
+  private readonly readCache = new Map<string, StoredValue>();
+  private readCacheChars = 0;
 
   private constructor(private readonly db: Database.Database, opts: StoreOptions) {
     const s = (this.stmt = prepareStatements(db));
@@ -342,8 +351,28 @@ export class SqliteStore implements Store {
 
   async get(key: string): Promise<StoredValue | undefined> {
     this.assertOpen();
-    const v = this.stmt.get.get(key);
-    return v && plain(this.codec, v);
+    const hit = this.readCache.get(key);
+    if (hit) return { ...hit };
+    const row = this.stmt.get.get(key);
+    if (!row) return undefined;
+    const v = plain(this.codec, row);
+    this.cacheRead(key, v);
+    return { ...v };
+  }
+
+  private cacheRead(key: string, v: StoredValue): void {
+    const old = this.readCache.get(key);
+    if (old) {
+      this.readCacheChars -= old.value.length;
+      this.readCache.delete(key);
+    }
+    this.readCache.set(key, v);
+    this.readCacheChars += v.value.length;
+    while (this.readCache.size > READ_CACHE_ENTRIES || this.readCacheChars > READ_CACHE_CHARS) {
+      const [oldest, ov] = this.readCache.entries().next().value as [string, StoredValue];
+      this.readCache.delete(oldest);
+      this.readCacheChars -= ov.value.length;
+    }
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -472,7 +501,7 @@ export class SqliteStore implements Store {
       }
       const ev: StoreEvent = { type: write.type, key: stored.key, rev: stored.rev, value: stored.value };
       if (prev) ev.prevValue = prev.value;
-      this.committed(ev);
+      this.committed(ev, stored);
       write.resolve(stored);
     }
   };
@@ -500,10 +529,20 @@ export class SqliteStore implements Store {
     this.closed = true;
     this.schedule.stop();
     this.hub.clear();
+    this.readCache.clear();
     this.db.close();
   }
 
-  private committed(ev: StoreEvent): void {
+  private committed(ev: StoreEvent, stored: StoredValue): void {
+    const cached = this.readCache.get(ev.key);
+    if (cached) {
+      this.readCacheChars -= cached.value.length;
+      if (ev.type === 'DELETED') this.readCache.delete(ev.key);
+      else {
+        this.readCache.set(ev.key, { ...stored });
+        this.readCacheChars += stored.value.length;
+      }
+    }
     this.rev = ev.rev;
     this.hub.publish(ev);
     this.schedule.wrote();

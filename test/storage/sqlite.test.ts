@@ -67,6 +67,30 @@ describe('SqliteStore', () => {
     }
   });
 
+  it('answers repeated gets from memory, always current with its own writes', async () => {
+    const store = SqliteStore.open(tempFile());
+    const a = await store.create('/t/a', obj('T', 'a', { v: 1 }));
+    assert.deepEqual(await store.get('/t/a'), a);
+    assert.deepEqual(await store.get('/t/a'), a);
+    // the store's own writes replace and remove what it holds, in the order they commit
+    const b = await store.update('/t/a', obj('T', 'a', { v: 2 }), a.rev);
+    assert.deepEqual(await store.get('/t/a'), b);
+    const returned = (await store.get('/t/a'))!;
+    returned.value = 'mutated by a caller';
+    assert.equal((await store.get('/t/a'))!.value, b.value, 'callers get copies');
+    await assert.rejects(store.update('/t/a', obj('T', 'a', { v: 3 }), a.rev));
+    assert.equal((await store.get('/t/a'))!.rev, b.rev, 'a failed write changes nothing held');
+    await store.delete('/t/a');
+    assert.equal(await store.get('/t/a'), undefined);
+    const c = await store.create('/t/a', obj('T', 'a', { v: 4 }));
+    assert.deepEqual(await store.get('/t/a'), c);
+    // bounded: far more objects than it keeps are all still read right
+    for (let i = 0; i < 5000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => store.create(`/t/many-${i + j}`, obj('T', `many-${i + j}`, { i: i + j }))));
+    for (let i = 0; i < 5000; i += 3) await store.get(`/t/many-${i}`);
+    for (let i = 0; i < 5000; i += 7) assert.equal(JSON.parse((await store.get(`/t/many-${i}`))!.value).i, i);
+    await store.close();
+  });
+
   it('opens a schema-1 file (objects WITHOUT ROWID) and converts it, keeping objects and history', async () => {
     const file = tempFile();
     const old = new Database(file);

@@ -1,6 +1,4 @@
-// What the admission plugins of this folder share: upstream's admission.NewForbidden, pod-spec access,
-// the request's warnings.
-import { AsyncLocalStorage } from 'node:async_hooks';
+// What the admission plugins of this folder share: upstream's admission.NewForbidden, pod-spec access.
 import type { PodSpec } from 'kubernetes-types/core/v1.js';
 import { StatusError } from '../../api/errors.js';
 import type { KindInfo, KubeObject } from '../../api/types.js';
@@ -25,13 +23,3 @@ export const podSpecOf = (obj: KubeObject | undefined): PodSpec | undefined => {
   const spec = obj?.spec;
   return spec && typeof spec === 'object' && !Array.isArray(spec) ? (spec as PodSpec) : undefined;
 };
-
-/**
- * Warnings for the response being served: the handler runs each request inside `admissionWarnings.run`
- * with a sink that adds `Warning: 299 - "<text>"` headers; writes the server makes itself have none.
- */
-export const admissionWarnings = new AsyncLocalStorage<(text: string) => void>();
-
-export function warn(text: string): void {
-  admissionWarnings.getStore()?.(text);
-}

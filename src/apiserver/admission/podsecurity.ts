@@ -7,7 +7,7 @@
 import type { Container, EphemeralContainer, PodSpec, SecurityContext, Volume } from 'kubernetes-types/core/v1.js';
 import type { KindInfo, KubeObject } from '../../api/types.js';
 import type { AdmissionPlugin } from '../registry.js';
-import { admissionForbidden, warn } from './common.js';
+import { admissionForbidden } from './common.js';
 import { NamespacedObjectCache } from './watch-cache.js';
 
 export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
@@ -361,11 +361,11 @@ export function podSecurityAdmission(namespaceKind: () => KindInfo | undefined):
       const enforceResults = evaluatePod(enforce.level, meta, spec);
       if (enforceResults.length) {
         if (isPod) throw admissionForbidden(op, info, obj, violationText(enforce, enforceResults));
-        warn(violationText(enforce, enforceResults, 'would violate'));
+        ctx.warn?.(violationText(enforce, enforceResults, 'would violate'));
       }
       if (warnPolicy.level !== 'privileged' && policyText(warnPolicy) !== policyText(enforce)) {
         const results = evaluatePod(warnPolicy.level, meta, spec);
-        if (results.length) warn(violationText(warnPolicy, results, 'would violate'));
+        if (results.length) ctx.warn?.(violationText(warnPolicy, results, 'would violate'));
       }
     },
   };

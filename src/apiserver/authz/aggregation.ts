@@ -7,7 +7,6 @@ import { labelSelectorMatches } from '../../api/labels.js';
 import { deepEqual } from '../../api/object.js';
 import type { KindInfo, KubeObject } from '../../api/types.js';
 import type { Registry } from '../registry.js';
-import { asServer } from './escalation.js';
 import type { RBACCache } from './rbac.js';
 import type { Rule } from './rules.js';
 
@@ -60,7 +59,7 @@ export class ClusterRoleAggregator {
 
   /** Resolves once no aggregated role is out of date (bootstrap, tests): chains of aggregation take a pass each. */
   async sync(): Promise<void> {
-    for (let pass = 0; pass < 5; pass++) if ((await asServer(() => this.runOnce())) === 0) return;
+    for (let pass = 0; pass < 5; pass++) if ((await this.runOnce()) === 0) return;
   }
 
   private schedule(delayMs = 0): void {
@@ -73,7 +72,7 @@ export class ClusterRoleAggregator {
     this.scheduled = true;
     this.timer = setTimeout(() => {
       this.scheduled = false;
-      void asServer(() => this.runOnce());
+      void this.runOnce();
     }, delayMs);
     this.timer.unref();
   }

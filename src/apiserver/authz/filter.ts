@@ -2,16 +2,11 @@
 // decision on what the request asks for, refused with upstream's 403 Forbidden Status.
 import type { IncomingMessage } from 'node:http';
 import { errBadRequest, StatusError } from '../../api/errors.js';
-import { RBAC_GROUP } from '../../api/kinds/rbac.js';
 import type { UserInfo } from '../registry.js';
-import { requestUser } from './escalation.js';
 import type { RBACAuthorizer } from './rbac.js';
-import { requestAttributes } from './request-info.js';
 import type { Attributes } from './rules.js';
 
 const SA_PREFIX = 'system:serviceaccount:';
-const RBAC_RESOURCES = new Set(['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings']);
-const WRITE_VERBS = new Set(['create', 'update', 'patch']);
 const STREAMING_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
 
 /** Upstream's forbiddenMessage: who cannot do what, where. */
@@ -102,9 +97,9 @@ export function impersonatedUser(req: IncomingMessage, user: UserInfo, check?: (
 /** The filter the API server runs once per request after authentication; returns the user it acts as. */
 export function authorizationFilter(authz: RBACAuthorizer | undefined) {
   const check = authz ? (a: Attributes) => authz.authorize(a) : undefined;
-  return (req: IncomingMessage, user: UserInfo, path: string, query: URLSearchParams): UserInfo => {
-    const acting = impersonatedUser(req, user, check);
-    const a = requestAttributes(acting, req.method ?? 'GET', path, query);
+  return (req: IncomingMessage, attrs: Attributes): UserInfo => {
+    const acting = impersonatedUser(req, attrs.user, check);
+    const a = acting === attrs.user ? attrs : { ...attrs, user: acting };
     if (authz) {
       const d = authz.authorize(a);
       if (!d.allowed) throw forbidden(a, d.reason);
@@ -115,8 +110,6 @@ export function authorizationFilter(authz: RBACAuthorizer | undefined) {
         if (!dc.allowed) throw forbidden(c, dc.reason);
       }
     }
-    // RBAC writes are checked for escalation against the acting user (see escalation.ts)
-    if (authz && a.resourceRequest && a.apiGroup === RBAC_GROUP && RBAC_RESOURCES.has(a.resource) && WRITE_VERBS.has(a.verb)) requestUser.enterWith(acting);
     return acting;
   };
 }

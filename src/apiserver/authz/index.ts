@@ -4,7 +4,7 @@ import { RBAC_GROUP } from '../../api/kinds/rbac.js';
 import { ensureBootstrapPolicy } from '../bootstrap-policy.js';
 import type { ApiServer } from '../handler.js';
 import { ClusterRoleAggregator } from './aggregation.js';
-import { asServer, rbacEscalationCheck } from './escalation.js';
+import { rbacEscalationCheck } from './escalation.js';
 import { authorizationFilter } from './filter.js';
 import { RBACAuthorizer, RBACCache } from './rbac.js';
 import { installAccessReviews } from './reviews.js';
@@ -51,7 +51,7 @@ export function installAuthorization(api: ApiServer, o: AuthorizationOptions = {
     await previous;
     try {
       await cache.start();
-      if (clusterRoles && clusterRoleBindings) await asServer(() => ensureBootstrapPolicy(api.registry, { clusterRoles, clusterRoleBindings }, o.componentServiceAccounts));
+      if (clusterRoles && clusterRoleBindings) await ensureBootstrapPolicy(api.registry, { clusterRoles, clusterRoleBindings }, o.componentServiceAccounts);
       aggregator?.start();
       await aggregator?.sync();
     } catch (e) {
