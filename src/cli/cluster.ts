@@ -34,9 +34,10 @@ import type { ApiServer } from '../apiserver/handler.js';
 import { openStore, type StoreOptions } from '../storage/index.js';
 import type { Store } from '../storage/store.js';
 import { kubeconfigYAML, writeKubeconfig } from './kubeconfig.js';
-import { startClusterDNS } from '../dns/index.js';
+import { startClusterDNS, type ClusterDNS } from '../dns/index.js';
 import { maybeStartLocalNode, type NodeAgent } from '../node/agent/index.js';
 import { startServiceProxy, type ServiceProxy } from '../proxy/index.js';
+import { ensureNodeBridge, intToIPv4, ipv4ToInt, parseCIDR } from '../node/sandbox/index.js';
 import { defaultNodeName } from '../node/agent/machine.js';
 import { ensureIngressClass, startIngressController, type RunningIngressController } from '../ingress/controller.js';
 import { dataDirEncryption } from './encryption.js';
@@ -123,35 +124,108 @@ async function bootstrap(api: ApiServer): Promise<void> {
   }
 }
 
-/** The first address of the service CIDR, which upstream gives the `kubernetes` Service. */
-function firstServiceIP(api: ApiServer): string | undefined {
-  const alloc = api.registry.admission.find((p) => p.name === 'ServiceAllocator') as { firstIP?: () => string } | undefined;
-  return alloc?.firstIP?.();
+/** The n-th address of the service CIDR: upstream gives the first to `kubernetes` and, by convention, the tenth to `kube-dns`. */
+function serviceIP(api: ApiServer, n: number): string | undefined {
+  const alloc = api.registry.admission.find((p) => p.name === 'ServiceAllocator') as { serviceCIDR?: string } | undefined;
+  if (!alloc?.serviceCIDR) return undefined;
+  const [base, bits] = alloc.serviceCIDR.split('/');
+  const mask = Number(bits) === 0 ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0;
+  return intToIPv4(((ipv4ToInt(base) & mask) >>> 0) + n);
 }
 
-/** The `default/kubernetes` Service and its Endpoints: how workloads find the API server. */
+/** The pod CIDR of the local node: its bridge's first address is where pods reach the API server and DNS. */
+const LOCAL_POD_CIDR = '10.42.0.0/24';
+
+const isLoopback = (ip: string) => ip === 'localhost' || /^127\./.test(ip) || ip === '::1';
+const isUnspecified = (ip: string) => ip === '0.0.0.0' || ip === '::';
+
+interface EndpointPort {
+  name: string;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+}
+
+/**
+ * The Endpoints and EndpointSlice of a selector-less Service served by this process, as the upstream
+ * API server writes them for `kubernetes` (the proxy and DNS read slices; older clients Endpoints).
+ */
+async function publishEndpoints(api: ApiServer, namespace: string, name: string, ip: string, ports: EndpointPort[]): Promise<void> {
+  const epKind = api.scheme.lookup('', 'v1', 'endpoints');
+  const sliceKind = api.scheme.lookup('discovery.k8s.io', 'v1', 'endpointslices');
+  if (!epKind || !sliceKind) return;
+  const labels = { 'endpointslice.kubernetes.io/skip-mirror': 'true' };
+  await api.registry.update(epKind, namespace, name, {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name, namespace, labels },
+    subsets: [{ addresses: [{ ip }], ports }],
+  });
+  const slice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name, namespace, labels: { ...labels, 'kubernetes.io/service-name': name } },
+    addressType: ip.includes(':') ? 'IPv6' : 'IPv4',
+    endpoints: [{ addresses: [ip], conditions: { ready: true, serving: true, terminating: false } }],
+    ports,
+  };
+  // EndpointSlices are not created by an update
+  if (await api.registry.getItem(sliceKind, namespace, name)) await api.registry.update(sliceKind, namespace, name, slice);
+  else await api.registry.create(sliceKind, namespace, slice);
+}
+
+/** The `default/kubernetes` Service and, when pods can reach `address`, its endpoints: how workloads find the API server. */
 async function ensureKubernetesService(api: ApiServer, address: string, port: number): Promise<void> {
   const svcKind = api.scheme.lookup('', 'v1', 'services');
-  const epKind = api.scheme.lookup('', 'v1', 'endpoints');
-  if (!svcKind || !epKind) return;
+  if (!svcKind) return;
   const labels = { component: 'apiserver', provider: 'kubernetes' };
   if (!(await api.registry.getItem(svcKind, 'default', 'kubernetes'))) {
     await api.registry.create(svcKind, 'default', {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'kubernetes', namespace: 'default', labels },
-      spec: { type: 'ClusterIP', clusterIP: firstServiceIP(api), sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
+      spec: { type: 'ClusterIP', clusterIP: serviceIP(api, 1), sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
     });
   }
-  const ip = address === 'localhost' ? '127.0.0.1' : address;
-  // Endpoints may not name loopback addresses; a server bound to loopback is not reachable from pods anyway.
-  if (/^127\./.test(ip) || ip === '::1') return;
-  await api.registry.update(epKind, 'default', 'kubernetes', {
-    apiVersion: 'v1',
-    kind: 'Endpoints',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-    subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
-  });
+  // Endpoints may not name loopback addresses; the local node's gateway is published once it exists.
+  if (isLoopback(address) || isUnspecified(address)) return;
+  await publishEndpoints(api, 'default', 'kubernetes', address, [{ name: 'https', port, protocol: 'TCP' }]);
+}
+
+export const KUBE_DNS_LABELS = { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' };
+
+/**
+ * The `kube-system/kube-dns` Service (the tenth service address when free), whose ClusterIP pods get
+ * as their nameserver; resolves with that address. Its endpoints are the node's DNS listener.
+ */
+async function ensureKubeDNSService(api: ApiServer, log: (line: string) => void): Promise<string | undefined> {
+  const svcKind = api.scheme.lookup('', 'v1', 'services');
+  if (!svcKind) return undefined;
+  const have = await api.registry.getItem(svcKind, 'kube-system', 'kube-dns');
+  if (have) return (have.obj.spec as { clusterIP?: string } | undefined)?.clusterIP;
+  const create = (clusterIP: string | undefined) =>
+    api.registry.create(svcKind, 'kube-system', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kube-dns', namespace: 'kube-system', labels: KUBE_DNS_LABELS },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP,
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+        ],
+      },
+    });
+  let made;
+  try {
+    made = await create(serviceIP(api, 10));
+  } catch (e) {
+    // a Service made before kube-dns existed may hold the conventional address
+    if (!(e instanceof StatusError && e.code === 422)) throw e;
+    log(`kube-dns: ${serviceIP(api, 10)} is taken (${e.message}); using another address`);
+    made = await create(undefined);
+  }
+  return (made.obj.spec as { clusterIP?: string } | undefined)?.clusterIP;
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<RunningCluster> {
@@ -166,7 +240,8 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   const valueTransformer = storage === 'sqlite' ? dataDirEncryption(dataDir, opts.encryptionConfigFile) : undefined;
   const store = openStore(storage, join(dataDir, 'state.db'), { ...opts.storeOptions, valueTransformer });
   const scheme = builtinScheme();
-  const pki = opts.insecureHttp ? undefined : await ensurePKI(join(dataDir, 'pki'), [bind]);
+  let pki = opts.insecureHttp ? undefined : await ensurePKI(join(dataDir, 'pki'), [bind]);
+  const podGateway = opts.localNode ? parseCIDR(LOCAL_POD_CIDR).gateway : undefined;
   const clientHost = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind;
   const port0 = opts.port ?? 6443;
   // serverAddress is fixed after listen; the handler reads it lazily through this holder
@@ -186,9 +261,12 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   const audit = !opts.audit ? undefined : installAudit(api, { path: join(dataDir, 'audit', 'audit.log'), policy: opts.auditPolicyFile, log });
   installFlowControl(api, {});
   await bootstrap(api);
+  // the serving certificate names the `kubernetes` ClusterIP (known once the API server exists) and the pod gateway too
+  if (pki) pki = await ensurePKI(join(dataDir, 'pki'), [bind, serviceIP(api, 1) ?? '', podGateway ?? ''].filter(Boolean));
+  const tls = pki ? { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } : undefined;
   let running: RunningApiServer;
   try {
-    running = await listen(api, { port: port0, bind, tls: pki ? { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } : undefined });
+    running = await listen(api, { port: port0, bind, tls });
   } catch (e) {
     await store.close();
     throw e;
@@ -242,10 +320,16 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       (e: unknown) => log(`simulated nodes: ${(e as Error).message}`),
     );
   }
-  let dns: { address: string; port: number; stop(): Promise<void> } | undefined;
+  let dns: ClusterDNS | undefined;
   let dnsStarting: Promise<void> | undefined;
+  let kubeDNSIP: string | undefined;
   const dnsPort = opts.dnsPort ?? (run('manager') ? 0 : false);
   if (dnsPort !== false) {
+    try {
+      kubeDNSIP = await ensureKubeDNSService(api, log);
+    } catch (e) {
+      log(`could not create the kube-dns Service: ${(e as Error).message}`);
+    }
     // its caches fill after the API is ready: do not hold the ready line for them
     dnsStarting = startClusterDNS(componentTransport('coredns'), { listen: [{ address: clientHost, port: dnsPort }], log }).then(
       (d) => {
@@ -258,9 +342,31 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   let nodeAgent: NodeAgent | undefined;
   let proxy: ServiceProxy | undefined;
   let nodeStarting: Promise<void> | undefined;
+  let podListener: RunningApiServer | undefined;
+  // Pods reach this process on the node's bridge gateway: the API server (unless it listens on every
+  // address already) and the DNS server; the proxy sends the two Services' ClusterIPs there.
+  const servePods = async (podCIDR: string) => {
+    const gateway = await ensureNodeBridge({ podCIDR });
+    if (isLoopback(clientHost) || isUnspecified(bind)) {
+      if (!isUnspecified(bind)) podListener = await listen(api, { port: running.port, bind: gateway, tls });
+      await publishEndpoints(api, 'default', 'kubernetes', gateway, [{ name: 'https', port: running.port, protocol: 'TCP' }]);
+      log(`pods reach the API server at ${gateway}:${running.port} (https://kubernetes.default.svc)`);
+    }
+    await dnsStarting;
+    if (!dns || !kubeDNSIP) return;
+    const d = dns;
+    // port 53 when free, as a pod would expect on a nameserver; the Service maps 53 to whichever it is
+    const l = await d.addListener({ address: gateway, port: 53 }).catch(() => d.addListener({ address: gateway, port: 0 }));
+    await publishEndpoints(api, 'kube-system', 'kube-dns', gateway, [
+      { name: 'dns', port: l.port, protocol: 'UDP' },
+      { name: 'dns-tcp', port: l.port, protocol: 'TCP' },
+    ]);
+    log(`pods resolve names through kube-dns ${kubeDNSIP} (served on ${gateway}:${l.port})`);
+  };
   if (opts.localNode) {
     // as root with crun or runc; otherwise one line says why there is no node (the API keeps running)
-    nodeStarting = maybeStartLocalNode(componentTransport('node-agent'), api, { dataDir, log, nodeName: localNodeName }).then(async (a) => {
+    const clusterDNS = kubeDNSIP ? { ip: kubeDNSIP } : undefined;
+    nodeStarting = maybeStartLocalNode(componentTransport('node-agent'), api, { dataDir, log, nodeName: localNodeName, podCIDR: LOCAL_POD_CIDR, clusterDNS }).then(async (a) => {
       nodeAgent = a;
       if (!a) return;
       log(`node ${a.nodeName} ready to run pods as containers`);
@@ -269,6 +375,11 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
         proxy = await startServiceProxy(componentTransport('service-proxy'), { nodeName: a.nodeName, podCIDR: a.podCIDR, log });
       } catch (e) {
         log(`no service proxy: ${(e as Error).message}`);
+      }
+      try {
+        await servePods(a.podCIDR);
+      } catch (e) {
+        log(`pods cannot reach the API server or cluster DNS: ${(e as Error).message}`);
       }
     });
   }
@@ -314,6 +425,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       await ingress?.stop();
       for (const c of controllers) await c.stop();
       for (const t of transports) t.close();
+      await podListener?.close();
       await running.close();
       await audit?.close();
       await store.close();

@@ -1,8 +1,9 @@
-// `timonel image import|ls|rm|pull`: the node's image store (<data-dir>/images), as `crictl images` shows it.
+// `timonel image import|ls|rm|pull|prune`: the node's image store (<data-dir>/images), as `crictl images` shows it.
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ImageError } from '../node/images/errors.js';
+import { pruneUnusedImages } from '../node/images/gc.js';
 import { InvalidImageNameError } from '../node/images/reference.js';
 import { ImageStore, type ImageRecord } from '../node/images/store.js';
 
@@ -13,6 +14,7 @@ Commands:
   ls [-q]                     list images (-q: image IDs only)
   rm IMAGE...                 remove names (the image goes with its last name, or when given by ID)
   pull IMAGE [--creds USER:PASSWORD]  pull through the registry v2 protocol
+  prune                       remove every image no container uses (and content only they used)
 
 Flags:
   --data-dir DIR   Timonel's data directory (default ~/.timonel); images live in DIR/images
@@ -134,6 +136,16 @@ export async function runImageCommand(args: string[], opts: ImageCommandOptions)
           credentials: creds !== undefined ? [{ username: creds.slice(0, i), password: creds.slice(i + 1) }] : undefined,
         });
         out(`Image is up to date for ${r.imageRef} (${humanSize(r.size)}, ${Math.round(r.durationMs)} ms)\n`);
+        return 0;
+      }
+      case 'prune': {
+        if (operands.length) throw new UsageError('prune takes no arguments');
+        const removed = await pruneUnusedImages(store);
+        for (const image of removed) {
+          for (const n of [...image.repoTags, ...image.repoDigests]) out(`Untagged: ${n}\n`);
+          out(`Deleted: ${image.id}\n`);
+        }
+        out(`Total reclaimed: ${humanSize(removed.reduce((n, i) => n + i.size, 0))}\n`);
         return 0;
       }
       default:

@@ -125,7 +125,12 @@ function usable(p: KeyPair, hosts: string[]): boolean {
   }
 }
 
-/** Loads the PKI from `dir`, creating (or renewing) what is missing. Reused across restarts. */
+export const KUBERNETES_SERVICE_NAMES = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'];
+
+/**
+ * Loads the PKI from `dir`, creating (or renewing) what is missing. Reused across restarts; the
+ * serving certificate is reissued when it does not name every one of `serveHosts`.
+ */
 export async function ensurePKI(dir: string, serveHosts: string[]): Promise<ClusterPKI> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let ca = readPair(dir, 'ca');
@@ -135,10 +140,11 @@ export async function ensurePKI(dir: string, serveHosts: string[]): Promise<Clus
     writePair(dir, 'ca', ca);
     fresh = true;
   }
-  const hosts = [...new Set(['localhost', '127.0.0.1', ...serveHosts.filter((h) => h && h !== '0.0.0.0' && h !== '::')])];
+  // pods reach the API server as the `kubernetes` Service: its names, its ClusterIP and the pod gateway are in serveHosts
+  const hosts = [...new Set(['localhost', '127.0.0.1', ...KUBERNETES_SERVICE_NAMES, ...serveHosts.filter((h) => h && h !== '0.0.0.0' && h !== '::')])];
   let server = fresh ? undefined : readPair(dir, 'apiserver');
   if (!server || !usable(server, hosts)) {
-    const dnsNames = [...new Set(['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', hostname(), ...hosts.filter((h) => !isIP(h))])];
+    const dnsNames = [...new Set(['localhost', hostname(), ...hosts.filter((h) => !isIP(h))])];
     const ips = [...new Set(['127.0.0.1', '::1', ...hosts.filter((h) => isIP(h))])];
     server = await issueCert(ca, { commonName: 'timonel-apiserver', dnsNames, ips, server: true, days: 365 });
     writePair(dir, 'apiserver', server);

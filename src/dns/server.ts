@@ -54,6 +54,8 @@ export interface ClusterDNSOptions {
 export interface ClusterDNS {
   address: string;
   port: number;
+  /** serves on one more address (e.g. the pod bridge's gateway once the node has one); resolves with the port bound */
+  addListener(l: ListenAddress): Promise<ListenAddress>;
   stop(): Promise<void>;
 }
 
@@ -99,10 +101,19 @@ export async function startClusterDNS(transport: Transport, opts: ClusterDNSOpti
     `dns: serving ${zoneName} on ${listeners.map((l) => `${l.address}:${l.port}`).join(', ')} (udp+tcp); ` +
       `forwarding other names to ${upstreams.map((u) => `${u.address}:${u.port}`).join(', ') || 'nobody (REFUSED)'}`,
   );
+  let stopped = false;
   return {
     address: first.address,
     port: first.port,
+    async addListener(l) {
+      if (stopped) throw new Error('cluster DNS: stopped');
+      const added = await listenBoth(l, handler, log);
+      listeners.push(added);
+      log(`dns: also serving on ${added.address}:${added.port} (udp+tcp)`);
+      return { address: added.address, port: added.port };
+    },
     async stop() {
+      stopped = true;
       for (const l of listeners) await l.close();
       if (ownInformers) await informers.stop();
     },

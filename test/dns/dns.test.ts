@@ -122,7 +122,8 @@ type Reply = DecodedPacket & { rcode: string; size: number };
 const decode = (b: Buffer): Reply => Object.assign(dnsPacket.decode(b) as DecodedPacket & { rcode: string }, { size: b.length });
 
 /** One query with dns-packet over UDP (or TCP), the reply decoded. */
-function ask(port: number, name: string, type: RecordType, opts: { tcp?: boolean; edns?: number; raw?: Buffer } = {}): Promise<Reply> {
+function ask(port: number, name: string, type: RecordType, opts: { tcp?: boolean; edns?: number; raw?: Buffer; address?: string } = {}): Promise<Reply> {
+  const address = opts.address ?? '127.0.0.1';
   const msg =
     opts.raw ??
     dnsPacket.encode({
@@ -140,7 +141,7 @@ function ask(port: number, name: string, type: RecordType, opts: { tcp?: boolean
       resolve(decode(reply));
     };
     if (opts.tcp) {
-      const c = connect(port, '127.0.0.1', () => c.write(Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg])));
+      const c = connect(port, address, () => c.write(Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg])));
       let buf = Buffer.alloc(0);
       c.on('data', (d: Buffer) => {
         buf = Buffer.concat([buf, d]);
@@ -150,7 +151,7 @@ function ask(port: number, name: string, type: RecordType, opts: { tcp?: boolean
     } else {
       const s = createSocket('udp4');
       s.on('message', (reply) => done(reply, () => s.close()));
-      s.send(msg, port, '127.0.0.1');
+      s.send(msg, port, address);
     }
   });
 }
@@ -397,6 +398,23 @@ describe('cluster DNS', () => {
     const before = upstream.queries.length;
     await ask(dns.port, reverseName('192.0.2.99'), 'PTR');
     assert.equal(upstream.queries[before], `PTR ${reverseName('192.0.2.99')}`);
+  });
+
+  it('serves on an address added after start (the pod gateway), over UDP and TCP, until stopped', async () => {
+    const dnsTransport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'system:serviceaccount:kube-system:coredns', groups: [] });
+    const d = await startClusterDNS(dnsTransport, { listen: [{ address: '127.0.0.1', port: 0 }], upstreams: [] });
+    try {
+      const added = await d.addListener({ address: '127.0.0.2', port: 0 });
+      assert.equal(added.address, '127.0.0.2');
+      assert.ok(added.port > 0);
+      assert.deepEqual(data(await ask(added.port, 'web.default.svc.cluster.local', 'A', { address: '127.0.0.2' })), [`A ${web.spec!.clusterIP}`]);
+      assert.deepEqual(data(await ask(added.port, 'web.default.svc.cluster.local', 'A', { address: '127.0.0.2', tcp: true })), [`A ${web.spec!.clusterIP}`]);
+      await assert.rejects(d.addListener({ address: '127.0.0.2', port: added.port }), /EADDRINUSE/);
+    } finally {
+      await d.stop();
+      dnsTransport.close();
+    }
+    await assert.rejects(d.addListener({ address: '127.0.0.2', port: 0 }), /stopped/);
   });
 
   it('refuses names outside the zone when there is no upstream', async () => {

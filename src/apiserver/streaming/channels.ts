@@ -46,8 +46,9 @@ function resizeDecoder(listener: (size: TerminalSize) => void): (chunk: Buffer) 
     while ((m = /\{[^}]*\}/.exec(pending))) {
       pending = pending.slice(m.index + m[0].length);
       try {
-        const v = JSON.parse(m[0]) as { Width?: number; Height?: number };
-        if (v.Width && v.Height) listener({ width: v.Width, height: v.Height });
+        // field names match case-insensitively, as Go's JSON decoding does (client-node sends lowercase)
+        const v = Object.fromEntries(Object.entries(JSON.parse(m[0]) as Record<string, unknown>).map(([k, x]) => [k.toLowerCase(), x]));
+        if (typeof v.width === 'number' && typeof v.height === 'number' && v.width > 0 && v.height > 0) listener({ width: v.width, height: v.height });
       } catch {
         // not a size; skipped
       }

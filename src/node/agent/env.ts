@@ -1,7 +1,8 @@
 // A container's environment as the kubelet builds it: envFrom first, then env in order, with
 // valueFrom (configMapKeyRef, secretKeyRef, fieldRef, resourceFieldRef) and $(VAR) expansion of
-// values from the variables defined before them.
-import type { ConfigMap, Container, EnvVar, ObjectFieldSelector, Pod, ResourceFieldSelector, Secret } from 'kubernetes-types/core/v1.js';
+// values from the variables defined before them and the Services' variables; then the Services'
+// docker-link variables the container did not set itself.
+import type { ConfigMap, Container, EnvVar, ObjectFieldSelector, Pod, ResourceFieldSelector, Secret, Service } from 'kubernetes-types/core/v1.js';
 import { milliValue, parseQuantity, value as quantityValue } from '../../api/quantity.js';
 import { expandVariableReferences } from '../runtime/index.js';
 
@@ -9,6 +10,66 @@ import { expandVariableReferences } from '../runtime/index.js';
 export interface ObjectSource {
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** the Services of a namespace, for the service environment variables (none when absent) */
+  services?(namespace: string): Promise<Service[]>;
+}
+
+/** The API server's Service in `default`: its variables are set even with enableServiceLinks false. */
+const MASTER_SERVICES = new Set(['kubernetes']);
+const MASTER_SERVICE_NAMESPACE = 'default';
+
+const isServiceIPSet = (svc: Service) => !!svc.spec?.clusterIP && svc.spec.clusterIP !== 'None';
+const envVariableName = (s: string) => s.replace(/-/g, '_').toUpperCase();
+const joinHostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+
+/** The variables (kubelet envvars.FromServices) that tell a container where these Services are. */
+export function serviceLinkVariables(services: readonly Service[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const svc of services) {
+    const ports = svc.spec?.ports ?? [];
+    if (!isServiceIPSet(svc) || !ports.length) continue;
+    const ip = svc.spec!.clusterIP!;
+    const prefix = envVariableName(svc.metadata?.name ?? '');
+    out.set(`${prefix}_SERVICE_HOST`, ip);
+    out.set(`${prefix}_SERVICE_PORT`, String(ports[0].port));
+    for (const sp of ports) if (sp.name) out.set(`${prefix}_SERVICE_PORT_${envVariableName(sp.name)}`, String(sp.port));
+    ports.forEach((sp, i) => {
+      const protocol = sp.protocol ?? 'TCP';
+      const url = `${protocol.toLowerCase()}://${joinHostPort(ip, sp.port)}`;
+      if (i === 0) out.set(`${prefix}_PORT`, url);
+      const portPrefix = `${prefix}_PORT_${sp.port}_${protocol.toUpperCase()}`;
+      out.set(portPrefix, url);
+      out.set(`${portPrefix}_PROTO`, protocol.toLowerCase());
+      out.set(`${portPrefix}_PORT`, String(sp.port));
+      out.set(`${portPrefix}_ADDR`, ip);
+    });
+  }
+  return out;
+}
+
+/**
+ * The service variables a pod in `namespace` gets: those of its namespace's Services unless
+ * enableServiceLinks is false, and always those of `default/kubernetes` (a Service of the pod's own
+ * namespace with that name wins).
+ */
+export function serviceEnvironment(services: readonly Service[], namespace: string, enableServiceLinks: boolean): Map<string, string> {
+  const chosen = new Map<string, Service>();
+  for (const svc of services) {
+    if (!isServiceIPSet(svc)) continue;
+    const name = svc.metadata?.name ?? '';
+    const ns = svc.metadata?.namespace ?? '';
+    if (ns === namespace && enableServiceLinks) chosen.set(name, svc);
+    else if (ns === MASTER_SERVICE_NAMESPACE && MASTER_SERVICES.has(name) && !chosen.has(name)) chosen.set(name, svc);
+  }
+  return serviceLinkVariables([...chosen.values()]);
+}
+
+async function podServiceEnvironment(pod: Pod, objects: ObjectSource): Promise<Map<string, string>> {
+  if (!objects.services) return new Map();
+  const ns = pod.metadata?.namespace ?? 'default';
+  const links = pod.spec?.enableServiceLinks !== false;
+  const lists = await Promise.all([links ? objects.services(ns) : [], ns === MASTER_SERVICE_NAMESPACE && links ? [] : objects.services(MASTER_SERVICE_NAMESPACE)]);
+  return serviceEnvironment(lists.flat(), ns, links);
 }
 
 /** A failure the kubelet reports as the container's `CreateContainerConfigError`. */
@@ -97,6 +158,7 @@ export async function resolveEnv(ctx: EnvContext): Promise<Array<{ name: string;
   const { pod, container, objects } = ctx;
   const ns = pod.metadata?.namespace ?? 'default';
   const vars = new Map<string, string>();
+  const serviceVars = await podServiceEnvironment(pod, objects);
   for (const from of container.envFrom ?? []) {
     const prefix = from.prefix ?? '';
     if (from.configMapRef) {
@@ -116,14 +178,15 @@ export async function resolveEnv(ctx: EnvContext): Promise<Array<{ name: string;
     }
   }
   for (const e of container.env ?? []) {
-    const v = await envValue(ctx, e, ns, vars);
+    const v = await envValue(ctx, e, ns, vars, serviceVars);
     if (v !== undefined) vars.set(e.name, v);
   }
+  for (const [name, value] of [...serviceVars].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) if (!vars.has(name)) vars.set(name, value);
   return [...vars].map(([name, value]) => ({ name, value }));
 }
 
-async function envValue(ctx: EnvContext, e: EnvVar, ns: string, defined: Map<string, string>): Promise<string | undefined> {
-  if (!e.valueFrom) return expandVariableReferences(e.value ?? '', (n) => defined.get(n));
+async function envValue(ctx: EnvContext, e: EnvVar, ns: string, defined: Map<string, string>, serviceVars: Map<string, string>): Promise<string | undefined> {
+  if (!e.valueFrom) return expandVariableReferences(e.value ?? '', (n) => defined.get(n) ?? serviceVars.get(n));
   const f = e.valueFrom;
   if (f.configMapKeyRef) {
     const ref = f.configMapKeyRef;

@@ -4,12 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import type { ConfigMap, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, ServiceAccount } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount } from 'kubernetes-types/core/v1.js';
 import { EventRecorder } from '../../client/events.js';
 import { Informer } from '../../client/informer.js';
 import { isNotFound, RestClient, type ResourceClient, type ResourceRef } from '../../client/rest.js';
 import type { Transport } from '../../client/transport.js';
-import { ImageStore } from '../images/index.js';
+import { ImageGarbageCollector, ImageStore, type ImageGCOptions } from '../images/index.js';
+import { DEFAULT_CONTAINER_LOG_MAX_FILES, DEFAULT_CONTAINER_LOG_MAX_SIZE } from '../runtime/logs.js';
 import { detectRuntime, type ContainerState } from '../runtime/index.js';
 import { PodSandboxes } from '../sandbox/index.js';
 import { NODE_LEASE_NAMESPACE } from '../simulated/objects.js';
@@ -17,7 +18,7 @@ import { installPodLogs, type SubresourceHost } from './logs.js';
 import { defaultNodeName, machineCapacity, primaryIPv4 } from './machine.js';
 import { NodeRegistration } from './node.js';
 import { podStreamer } from './streams.js';
-import { cleanupOrphanPodDir, parseContainerID, podLogsDir, PodWorker, type AgentContext } from './worker.js';
+import { cleanupOrphanPodDir, containerIDOf, parseContainerID, podLogsDir, PodWorker, type AgentContext } from './worker.js';
 import type { VolumeSource } from './volumes.js';
 
 export { installPodLogs, type LogSource, type SubresourceHost } from './logs.js';
@@ -32,6 +33,7 @@ const SECRETS = ref('secrets', true);
 const SERVICEACCOUNTS = ref('serviceaccounts', true);
 const PVCS = ref('persistentvolumeclaims', true);
 const PVS = ref('persistentvolumes', false);
+const SERVICES = ref('services', true);
 
 export interface NodeAgentOptions {
   /** default: the hostname, lower case */
@@ -69,6 +71,13 @@ export interface NodeAgentOptions {
   /** ImagePullBackOff: first delay and cap (default 10 s, 300 s) */
   pullBackoffBaseMs?: number;
   pullBackoffMaxMs?: number;
+  /** how often configMap, secret, downwardAPI and projected volumes of running pods are refreshed (default 5 s) */
+  volumeResyncMs?: number;
+  /** container log rotation: bytes (default 10 Mi; negative: never) and files kept, the current one included (default 5, at least 2) */
+  containerLogMaxSize?: number;
+  containerLogMaxFiles?: number;
+  /** image garbage collection thresholds and period (kubelet defaults: 85%, 80%, every 5 min) */
+  imageGC?: ImageGCOptions;
   log?: (line: string) => void;
 }
 
@@ -124,6 +133,7 @@ class Agent implements NodeAgent {
   private uninstallLogs?: () => void;
   private stopped = false;
   private readonly log: (line: string) => void;
+  private readonly imageGC: ImageGarbageCollector;
 
   constructor(
     transport: Transport,
@@ -149,6 +159,7 @@ class Agent implements NodeAgent {
       configMap: (ns, name) => get<ConfigMap>(CONFIGMAPS, ns, name),
       secret: (ns, name) => get<Secret>(SECRETS, ns, name),
       serviceAccount: (ns, name) => get<ServiceAccount>(SERVICEACCOUNTS, ns, name),
+      services: async (ns) => (await this.rest.resource<Service>(SERVICES, ns).list()).items ?? [],
       persistentVolumeClaim: (ns, name) => get<PersistentVolumeClaim>(PVCS, ns, name),
       persistentVolume: (name) => get<PersistentVolume>(PVS, undefined, name),
       serviceAccountToken: async (pod, sa, audiences, expirationSeconds) => {
@@ -182,8 +193,11 @@ class Agent implements NodeAgent {
       crashBackoffMaxMs: opts.crashBackoffMaxMs ?? 300_000,
       pullBackoffBaseMs: opts.pullBackoffBaseMs ?? 10_000,
       pullBackoffMaxMs: opts.pullBackoffMaxMs ?? 300_000,
+      volumeResyncMs: opts.volumeResyncMs,
+      logRotation: (opts.containerLogMaxSize ?? 0) < 0 ? undefined : { maxSize: opts.containerLogMaxSize ?? DEFAULT_CONTAINER_LOG_MAX_SIZE, maxFiles: Math.max(2, opts.containerLogMaxFiles ?? DEFAULT_CONTAINER_LOG_MAX_FILES) },
       log: this.log,
     };
+    this.imageGC = new ImageGarbageCollector(this.ctx.images, { ...opts.imageGC, inUse: () => this.imagesInUse(), log: this.log });
     this.registration = new NodeRegistration(
       {
         nodeName: this.nodeName,
@@ -220,15 +234,7 @@ class Agent implements NodeAgent {
   }
 
   async start(): Promise<void> {
-    // containers a previous agent left running are taken over, not started again
-    for (const c of await this.ctx.runtime.list().catch(() => [])) {
-      const id = parseContainerID(c.id);
-      if (!id) continue;
-      let byName = this.adopted.get(id.podUID);
-      if (!byName) this.adopted.set(id.podUID, (byName = new Map()));
-      const prev = byName.get(id.name);
-      if (!prev || prev.attempt < id.attempt || (prev.status !== 'running' && c.status === 'running')) byName.set(id.name, { ...c, attempt: id.attempt });
-    }
+    await this.findAdoptable();
     await this.registration.register();
     if (this.opts.api) {
       this.uninstallLogs = installPodLogs(this.opts.api, this.nodeName, {
@@ -258,7 +264,57 @@ class Agent implements NodeAgent {
     await this.informer.waitForSync();
     await this.cleanOrphans();
     this.adopted.clear();
+    this.imageGC.start();
     this.log(`node agent: node ${this.nodeName} (${this.hostIP}, pods ${this.podCIDR}, runtime ${this.runtimeName}) is registered`);
+  }
+
+  /**
+   * Containers a previous agent process left are taken over, not started again: those still running
+   * (their output is read on into the same log file) and those that ended while no agent ran (with the
+   * exit code the runtime's shim recorded). The latest run of each container in the pod dirs counts.
+   */
+  private async findAdoptable(): Promise<void> {
+    const put = (podUID: string, name: string, s: ContainerState & { attempt: number }) => {
+      let byName = this.adopted.get(podUID);
+      if (!byName) this.adopted.set(podUID, (byName = new Map()));
+      const prev = byName.get(name);
+      if (!prev || prev.attempt < s.attempt || (prev.status !== 'running' && s.status === 'running')) byName.set(name, s);
+    };
+    const rt = this.ctx.runtime;
+    if (!rt.adopt) {
+      for (const c of await rt.list().catch(() => [])) {
+        const id = parseContainerID(c.id);
+        if (id) put(id.podUID, id.name, { ...c, attempt: id.attempt });
+      }
+      return;
+    }
+    const podsDir = join(this.ctx.stateDir, 'pods');
+    const logsRoot = join(this.ctx.stateDir, 'logs');
+    const logDirs = existsSync(logsRoot) ? readdirSync(logsRoot) : [];
+    for (const uid of existsSync(podsDir) ? readdirSync(podsDir) : []) {
+      const containersDir = join(podsDir, uid, 'containers');
+      if (!existsSync(containersDir)) continue;
+      const latest = new Map<string, number>();
+      for (const d of readdirSync(containersDir)) {
+        const m = /^(.+)_(\d+)$/.exec(d);
+        if (m && Number(m[2]) >= (latest.get(m[1]!) ?? 0)) latest.set(m[1]!, Number(m[2]));
+      }
+      const logsDir = logDirs.find((d) => d.endsWith(`_${uid}`));
+      for (const [name, attempt] of latest) {
+        const dir = join(containersDir, `${name}_${attempt}`);
+        const logPath = logsDir ? join(logsRoot, logsDir, name, `${attempt}.log`) : undefined;
+        const s = await rt.adopt(containerIDOf(uid, name, attempt), dir, { pidFile: join(dir, 'pid'), logPath, logRotation: this.ctx.logRotation }).catch((e: unknown) => {
+          this.log(`node agent: adopting container ${name} of pod ${uid}: ${errText(e)}`);
+          return undefined;
+        });
+        if (s) put(uid, name, { ...s, attempt });
+      }
+    }
+    // running containers of pods whose dir is gone are removed as orphans
+    for (const c of await rt.list().catch(() => [])) {
+      const id = parseContainerID(c.id);
+      if (id && c.status === 'running' && !this.adopted.get(id.podUID)?.has(id.name)) put(id.podUID, id.name, { ...c, attempt: id.attempt });
+    }
   }
 
   private observe(pod: Pod): void {
@@ -273,6 +329,16 @@ class Agent implements NodeAgent {
     void worker.start().then(() => {
       if (this.workers.get(uid) === worker) this.workers.delete(uid);
     });
+  }
+
+  /** The images of the containers of this node's pods (as named in the spec, and as run). */
+  private imagesInUse(): string[] {
+    const out: string[] = [];
+    for (const p of this.informer.list()) {
+      for (const c of [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])]) if (c.image) out.push(c.image);
+      for (const s of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) if (s.imageID) out.push(s.imageID);
+    }
+    return out;
   }
 
   /** Containers and pod dirs of pods the API no longer has (deleted while the agent was down). */
@@ -294,11 +360,13 @@ class Agent implements NodeAgent {
     if (this.stopped) return;
     this.stopped = true;
     this.registration.stop();
+    await this.imageGC.stop();
     this.uninstallLogs?.();
     this.opts.api?.podStreamers?.delete(this.nodeName);
     await this.informer.stop();
     await Promise.all([...this.workers.values()].map((w) => w.stop(!o.keepContainers).catch((e: unknown) => this.log(`node agent: stopping pod ${w.uid}: ${errText(e)}`))));
     this.workers.clear();
+    if (o.keepContainers) this.ctx.runtime.release?.();
     await this.ctx.recorder.flush();
     if (o.deleteNode) {
       for (const del of [() => this.rest.resource(LEASES, NODE_LEASE_NAMESPACE).delete(this.nodeName), () => this.rest.resource(NODES).delete(this.nodeName)]) {

@@ -1,11 +1,12 @@
 // pods/log served from the agent's CRI log files (the agent runs in the API server's process):
 // container, follow, previous, tailLines, sinceSeconds, sinceTime, timestamps, limitBytes.
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { StatusError } from '../../api/errors.js';
 import { ClientStatusError } from '../../client/rest.js';
+import { CRILogFollower } from '../runtime/logs.js';
 import type { podStreamer } from './streams.js';
 
 /** What one local node agent offers the log handler. */
@@ -183,29 +184,6 @@ function toLines(records: Record[], carry: { pending?: { time: string; ms: numbe
   return out;
 }
 
-function readFrom(file: string, offset: number): Buffer {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return Buffer.alloc(0);
-  }
-  try {
-    const size = statSync(file).size;
-    if (size <= offset) return Buffer.alloc(0);
-    const buf = Buffer.alloc(size - offset);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, offset + got);
-      if (n <= 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 async function streamLog(ctx: LogCtx, file: string, o: LogOptions, running: () => boolean): Promise<void> {
   const { res } = ctx;
   let closed = false;
@@ -227,10 +205,11 @@ async function streamLog(ctx: LogCtx, file: string, o: LogOptions, running: () =
     }
   };
   const carry: { pending?: { time: string; ms: number; parts: Buffer[] } } = {};
-  let offset = 0;
-  const first = readFrom(file, 0);
+  // follows the file across rotations (CRILogFollower); `rest` is an incomplete last record
+  const follower = new CRILogFollower(file);
+  const first = follower.read();
   const parsed = parseRecords(first);
-  offset = parsed.used;
+  let rest = first.subarray(parsed.used);
   let lines = toLines(parsed.records, carry);
   if (o.sinceMs !== undefined) lines = lines.filter((l) => l.ms >= o.sinceMs!);
   if (o.tailLines !== undefined) lines = o.tailLines === 0 ? [] : lines.slice(-o.tailLines);
@@ -238,12 +217,14 @@ async function streamLog(ctx: LogCtx, file: string, o: LogOptions, running: () =
   while (o.follow && !done && !closed) {
     const wasRunning = running();
     await new Promise((r) => setTimeout(r, 200));
-    const more = readFrom(file, offset);
+    const more = follower.read();
     if (more.length) {
-      const p = parseRecords(more);
-      offset += p.used;
+      const buf = rest.length ? Buffer.concat([rest, more]) : more;
+      const p = parseRecords(buf);
+      rest = buf.subarray(p.used);
       write(toLines(p.records, carry));
     } else if (!wasRunning) break;
   }
+  follower.close();
   res.end();
 }

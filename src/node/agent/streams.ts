@@ -1,15 +1,17 @@
 // The node side of exec, attach and port-forward (the API server's streaming handlers call it in this
-// process): exec runs `<runtime> exec` with pipes, or inside `script` for a terminal; attach follows
-// the container's CRI log from its end (the agent keeps no stdin pipe to containers); port-forward
-// connects to 127.0.0.1:<port> inside the pod's network namespace through a small relay run under
-// `nsenter --net`.
+// process): exec runs `<runtime> exec` with pipes, or for a terminal `<runtime> exec --tty` whose pty
+// master comes back over a console socket to a small python3 relay (Node cannot receive file
+// descriptors) that also applies resizes; attach follows the container's CRI log from its end and
+// writes to the container's stdin when it has one; port-forward connects to 127.0.0.1:<port> inside
+// the pod's network namespace through a small relay run under `nsenter --net`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
+import { Duplex, PassThrough, Writable, type Readable } from 'node:stream';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { StatusError } from '../../api/errors.js';
 import { CLIRuntime, type OCIRuntime } from '../runtime/index.js';
+import { CRILogFollower } from '../runtime/logs.js';
 import type { ContainerRun } from './worker.js';
 
 export interface TerminalSize {
@@ -80,6 +82,103 @@ function signalNumber(signal: NodeJS.Signals): number {
   return ({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal] ?? 0;
 }
 
+function python3(): string | undefined {
+  return ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p));
+}
+
+// argv: <runtime command before the container id> -- <container id> <command…>. Listens on a console
+// socket, runs the runtime with `--console-socket`, receives the pty master and relays it to stdin /
+// stdout; fd 3 carries `<columns> <rows>` lines applied with TIOCSWINSZ. Runtime errors go to stdout
+// (the terminal). Exits with the runtime's exit code.
+const PTY_RELAY = String.raw`
+import fcntl, os, select, shutil, socket, struct, subprocess, sys, tempfile, termios
+args = sys.argv[1:]
+cut = args.index('--')
+d = tempfile.mkdtemp(prefix='timonel-console-')
+path = os.path.join(d, 'console.sock')
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(1)
+p = subprocess.Popen(args[:cut] + ['--console-socket', path] + args[cut + 1:], stdin=subprocess.DEVNULL, stdout=1, stderr=1)
+master = None
+while master is None:
+    r, _, _ = select.select([srv], [], [], 0.05)
+    if r:
+        conn, _ = srv.accept()
+        _, fds, _, _ = socket.recv_fds(conn, 1024, 4)
+        conn.close()
+        if fds:
+            master = fds[0]
+    elif p.poll() is not None:
+        break
+srv.close()
+shutil.rmtree(d, ignore_errors=True)
+def code():
+    c = p.wait()
+    return 128 - c if c < 0 else c
+if master is None:
+    sys.exit(code())
+sizes = b''
+def apply_sizes():
+    global sizes
+    try:
+        chunk = os.read(3, 4096)
+    except BlockingIOError:
+        return True
+    if not chunk:
+        return False
+    sizes += chunk
+    *lines, sizes = sizes.split(b'\n')
+    for line in lines:
+        cols, rows = (int(x) for x in line.split())
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
+    return True
+os.set_blocking(3, False)
+inputs = [master, 0, 3]
+def out(data):
+    while data:
+        n = os.write(1, data)
+        data = data[n:]
+pending = b''
+os.set_blocking(master, False)
+while True:
+    r, w, _ = select.select([f for f in inputs if f != 0 or not pending], [master] if pending else [], [], 0.05)
+    if 3 in r and not apply_sizes():
+        inputs.remove(3)
+    if 0 in r:
+        pending = os.read(0, 65536)
+        if not pending:
+            inputs.remove(0)
+    if pending and (master in w or 0 in r):
+        try:
+            pending = pending[os.write(master, pending):]
+        except BlockingIOError:
+            pass
+        except OSError:
+            pending = b''
+    if master in r:
+        try:
+            data = os.read(master, 65536)
+        except BlockingIOError:
+            continue
+        except OSError:
+            data = b''
+        if not data:
+            break
+        out(data)
+    elif p.poll() is not None:
+        try:
+            while True:
+                data = os.read(master, 65536)
+                if not data:
+                    break
+                out(data)
+        except OSError:
+            pass
+        break
+sys.exit(code())
+`;
+
 export function podStreamer(host: PodStreamerHost) {
   return {
     async exec(pod: Pod, container: string, command: string[], o: StreamOptions): Promise<StreamProcess> {
@@ -88,8 +187,17 @@ export function podStreamer(host: PodStreamerHost) {
       if (!(rt instanceof CLIRuntime)) throw badRequest(`exec is not supported by the ${rt.name} runtime`);
       const args = ['--root', rt.rootDir, 'exec', run.id, ...command];
       let child: ChildProcess;
-      if (o.tty) {
-        // `script` gives the command a pseudo-terminal (of a fixed size: resize messages are not applied)
+      let resize: ((size: TerminalSize) => void) | undefined;
+      const python = o.tty ? python3() : undefined;
+      if (o.tty && python) {
+        child = spawn(python, ['-c', PTY_RELAY, rt.binary, '--root', rt.rootDir, 'exec', '--tty', '--', run.id, ...command], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+        const sizes = child.stdio[3] as Writable;
+        sizes.on('error', () => {});
+        resize = (s) => {
+          if (!sizes.writableEnded) sizes.write(`${Math.floor(s.width)} ${Math.floor(s.height)}\n`);
+        };
+      } else if (o.tty) {
+        // without python3: `script` gives the command a pseudo-terminal of a fixed size
         const inner = [rt.binary, ...args].map(shellQuote).join(' ');
         child = spawn('script', ['-q', '-e', '-c', inner, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm' } });
       } else {
@@ -101,6 +209,7 @@ export function podStreamer(host: PodStreamerHost) {
         stdout: held(child.stdout),
         stderr: o.tty ? undefined : held(child.stderr),
         exit: childExit(child),
+        resize,
         kill: () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         },
@@ -109,21 +218,22 @@ export function podStreamer(host: PodStreamerHost) {
 
     async attach(pod: Pod, container: string, o: StreamOptions): Promise<StreamProcess> {
       const run = runningContainer(host, pod, container);
+      const spec = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === container);
+      const rt = host.runtime;
+      const target = o.stdin && rt instanceof CLIRuntime ? rt.stdin(run.id) : undefined;
+      // stdinOnce: the container's stdin closes when the first attach session ends
+      const sessionEnded = () => {
+        if (spec?.stdinOnce && target && !target.writableEnded) target.end();
+      };
       const stdout = new PassThrough();
       const stderr = new PassThrough();
-      let offset = 0;
-      try {
-        offset = statSync(run.logPath).size;
-      } catch {
-        offset = 0;
-      }
+      const follower = new CRILogFollower(run.logPath, true);
       let stopped = false;
-      let pending = Buffer.alloc(0);
+      let pending: Buffer = Buffer.alloc(0);
       const exit = (async () => {
         while (!stopped) {
-          const more = readFrom(run.logPath, offset);
-          offset += more.length;
-          pending = Buffer.concat([pending, more]);
+          const more = follower.read();
+          pending = pending.length ? Buffer.concat([pending, more]) : more;
           let nl: number;
           while ((nl = pending.indexOf(0x0a)) >= 0) {
             const line = pending.subarray(0, nl);
@@ -137,17 +247,33 @@ export function podStreamer(host: PodStreamerHost) {
           if (!run.running && !more.length) break;
           await new Promise((r) => setTimeout(r, 100));
         }
+        follower.close();
         stdout.end();
         stderr.end();
+        sessionEnded();
         return { code: stopped ? 0 : (run.exitCode ?? 0) };
       })();
+      let stdin: Writable | undefined;
+      if (o.stdin && target) {
+        stdin = new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            if (target.writableEnded || target.destroyed) return cb();
+            target.write(chunk, () => cb());
+          },
+          final(cb) {
+            sessionEnded();
+            cb();
+          },
+        });
+      } else if (o.stdin) stdin = new PassThrough().resume();
       return {
-        stdin: o.stdin ? new PassThrough().resume() : undefined,
+        stdin,
         stdout: o.stdout ? stdout : stdout.resume(),
         stderr: o.stderr ? stderr : stderr.resume(),
         exit,
         kill: () => {
           stopped = true;
+          sessionEnded();
         },
       };
     },
@@ -161,24 +287,6 @@ export function podStreamer(host: PodStreamerHost) {
       return relayInNetns(sb.netnsPath, port, where);
     },
   };
-}
-
-function readFrom(file: string, offset: number): Buffer {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return Buffer.alloc(0);
-  }
-  try {
-    const size = statSync(file).size;
-    if (size <= offset) return Buffer.alloc(0);
-    const buf = Buffer.alloc(size - offset);
-    const n = readSync(fd, buf, 0, buf.length, offset);
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function tcpConnect(host: string, port: number, where: string): Promise<Duplex> {

@@ -2,7 +2,8 @@
 // service-account token bound to the pod), hostPath and persistentVolumeClaim (the PV's hostPath or
 // local path). Each gets a directory under the pod's dir that containers bind-mount.
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
 import type {
@@ -44,6 +45,8 @@ export interface VolumeContext {
   podIP?: string;
   hostIP?: string;
   allocatable: Record<string, string>;
+  /** service-account tokens already fetched for the pod, reused until 80 % of their lifetime */
+  tokens?: Map<string, { token: string; until: number }>;
 }
 
 /** A volume set up on the host. */
@@ -101,35 +104,10 @@ export async function setUpVolume(ctx: VolumeContext, v: Volume): Promise<Mounte
     checkHostPath(path, v.hostPath.type ?? '');
     return { name: v.name, hostPath: path };
   }
-  if (v.configMap) {
-    const dir = ownDir(ctx, 'configmap', v.name);
-    const cm = await ctx.source.configMap(ns, v.configMap.name ?? '');
-    if (!cm && !v.configMap.optional) throw new VolumeError(`configmap "${v.configMap.name}" not found`);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    writeFiles(dir, configMapFiles(cm, v.configMap.items, v.configMap.name ?? '', !!v.configMap.optional), v.configMap.defaultMode ?? 0o644);
-    return { name: v.name, hostPath: dir, readOnly: true };
-  }
-  if (v.secret) {
-    const dir = ownDir(ctx, 'secret', v.name);
-    const s = await ctx.source.secret(ns, v.secret.secretName ?? '');
-    if (!s && !v.secret.optional) throw new VolumeError(`secret "${v.secret.secretName}" not found`);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    writeFiles(dir, secretFiles(s, v.secret.items, v.secret.secretName ?? '', !!v.secret.optional), v.secret.defaultMode ?? 0o644);
-    return { name: v.name, hostPath: dir, readOnly: true };
-  }
-  if (v.downwardAPI) {
-    const dir = ownDir(ctx, 'downward-api', v.name);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    writeFiles(dir, downwardFiles(ctx, v.downwardAPI.items ?? []), v.downwardAPI.defaultMode ?? 0o644);
-    return { name: v.name, hostPath: dir, readOnly: true };
-  }
-  if (v.projected) {
-    const dir = ownDir(ctx, 'projected', v.name);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const files: ProjectedFile[] = [];
-    for (const src of v.projected.sources ?? []) files.push(...(await projectedFiles(ctx, ns, src)));
-    writeFiles(dir, files, v.projected.defaultMode ?? 0o644);
-    return { name: v.name, hostPath: dir, readOnly: true };
+  const projected = await projectedVolumeFiles(ctx, v);
+  if (projected) {
+    writeAtomically(projected.dir, projected.files, projected.defaultMode);
+    return { name: v.name, hostPath: projected.dir, readOnly: true };
   }
   if (v.persistentVolumeClaim) {
     const claimName = v.persistentVolumeClaim.claimName;
@@ -147,6 +125,30 @@ export async function setUpVolume(ctx: VolumeContext, v: Volume): Promise<Mounte
   }
   const kind = Object.keys(v).find((k) => k !== 'name') ?? 'unknown';
   throw new VolumeError(`volume "${v.name}": the ${kind} volume type is not supported on this node`);
+}
+
+/** The files of a configMap, secret, downwardAPI or projected volume now; undefined for other kinds. */
+export async function projectedVolumeFiles(ctx: VolumeContext, v: Volume): Promise<{ dir: string; files: ProjectedFile[]; defaultMode: number } | undefined> {
+  const ns = ctx.pod.metadata?.namespace ?? 'default';
+  if (v.configMap) {
+    const cm = await ctx.source.configMap(ns, v.configMap.name ?? '');
+    if (!cm && !v.configMap.optional) throw new VolumeError(`configmap "${v.configMap.name}" not found`);
+    const files = configMapFiles(cm, v.configMap.items, v.configMap.name ?? '', !!v.configMap.optional);
+    return { dir: ownDir(ctx, 'configmap', v.name), files, defaultMode: v.configMap.defaultMode ?? 0o644 };
+  }
+  if (v.secret) {
+    const s = await ctx.source.secret(ns, v.secret.secretName ?? '');
+    if (!s && !v.secret.optional) throw new VolumeError(`secret "${v.secret.secretName}" not found`);
+    const files = secretFiles(s, v.secret.items, v.secret.secretName ?? '', !!v.secret.optional);
+    return { dir: ownDir(ctx, 'secret', v.name), files, defaultMode: v.secret.defaultMode ?? 0o644 };
+  }
+  if (v.downwardAPI) return { dir: ownDir(ctx, 'downward-api', v.name), files: downwardFiles(ctx, v.downwardAPI.items ?? []), defaultMode: v.downwardAPI.defaultMode ?? 0o644 };
+  if (v.projected) {
+    const files: ProjectedFile[] = [];
+    for (const src of v.projected.sources ?? []) files.push(...(await projectedFiles(ctx, ns, src)));
+    return { dir: ownDir(ctx, 'projected', v.name), files, defaultMode: v.projected.defaultMode ?? 0o644 };
+  }
+  return undefined;
 }
 
 function checkHostPath(path: string, type: string): void {
@@ -191,7 +193,7 @@ function checkHostPath(path: string, type: string): void {
   }
 }
 
-interface ProjectedFile {
+export interface ProjectedFile {
   path: string;
   data: Buffer;
   mode?: number;
@@ -250,11 +252,8 @@ async function projectedFiles(ctx: VolumeContext, ns: string, src: VolumeProject
     const name = src.configMap.name ?? '';
     // kube-root-ca.crt is published by a controller; until it is there the agent knows the CA itself (and a
     // plain-HTTP test cluster has none: the file is empty)
-    if (name === 'kube-root-ca.crt') {
-      const cm = await ctx.source.configMap(ns, name);
-      if (!cm) return pick({ 'ca.crt': Buffer.from(ctx.caPem ?? '') }, src.configMap.items, 'ConfigMap kube-root-ca.crt', true);
-    }
     const cm = await ctx.source.configMap(ns, name);
+    if (!cm && name === 'kube-root-ca.crt') return pick({ 'ca.crt': Buffer.from(ctx.caPem ?? '') }, src.configMap.items, 'ConfigMap kube-root-ca.crt', true);
     if (!cm && !src.configMap.optional) throw new VolumeError(`configmap "${name}" not found`);
     return configMapFiles(cm, src.configMap.items, name, !!src.configMap.optional);
   }
@@ -268,11 +267,18 @@ async function projectedFiles(ctx: VolumeContext, ns: string, src: VolumeProject
   if (src.serviceAccountToken) {
     const t = src.serviceAccountToken;
     const sa = ctx.pod.spec?.serviceAccountName || 'default';
+    const ttl = t.expirationSeconds ?? 3600;
+    const key = `${sa}|${t.audience ?? ''}|${ttl}|${t.path}`;
+    const cached = ctx.tokens?.get(key);
     let token: string;
-    try {
-      token = await ctx.source.serviceAccountToken(ctx.pod, sa, t.audience ? [t.audience] : undefined, t.expirationSeconds ?? 3600);
-    } catch (e) {
-      throw new VolumeError(`failed to fetch token: ${(e as Error).message}`);
+    if (cached && cached.until > Date.now()) token = cached.token;
+    else {
+      try {
+        token = await ctx.source.serviceAccountToken(ctx.pod, sa, t.audience ? [t.audience] : undefined, ttl);
+      } catch (e) {
+        throw new VolumeError(`failed to fetch token: ${(e as Error).message}`);
+      }
+      ctx.tokens?.set(key, { token, until: Date.now() + ttl * 800 });
     }
     return [{ path: t.path, data: Buffer.from(token), mode: 0o600 }];
   }
@@ -280,15 +286,94 @@ async function projectedFiles(ctx: VolumeContext, ns: string, src: VolumeProject
   return [];
 }
 
-function writeFiles(dir: string, files: ProjectedFile[], defaultMode: number): void {
+const DATA_DIR = '..data';
+
+/** `..2006_01_02_15_04_05.<random>` as the kubelet's atomic writer names its payload dirs. */
+function payloadDirName(): string {
+  const d = new Date();
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const stamp = `${d.getUTCFullYear()}_${p(d.getUTCMonth() + 1)}_${p(d.getUTCDate())}_${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}`;
+  return `..${stamp}.${randomBytes(5).readUInt32BE(0)}`;
+}
+
+function sameContent(path: string, data: Buffer, mode: number): boolean {
+  try {
+    const st = lstatSync(path);
+    return st.isFile() && (st.mode & 0o7777) === mode && readFileSync(path).equals(data);
+  } catch {
+    return false;
+  }
+}
+
+function listFiles(root: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
+    const r = rel ? join(rel, e.name) : e.name;
+    if (e.isDirectory()) out.push(...listFiles(root, r));
+    else out.push(r);
+  }
+  return out;
+}
+
+/**
+ * Writes a volume's files the way the kubelet's atomic writer does: into a fresh timestamped dir,
+ * then `..data` is pointed at it by one rename, and each user-visible top-level name is a symlink
+ * into `..data`, so a reader never sees half an update. Nothing is written when the content is the
+ * same. Returns whether the volume changed.
+ */
+export function writeAtomically(dir: string, files: ProjectedFile[], defaultMode: number): boolean {
+  const payload = new Map<string, { data: Buffer; mode: number }>();
   for (const f of files) {
     const rel = normalize(f.path);
-    if (rel.startsWith('..') || rel.startsWith('/')) throw new VolumeError(`invalid path ${JSON.stringify(f.path)}`);
-    const target = join(dir, rel);
+    if (rel.startsWith('..') || rel.startsWith('/') || rel === '.') throw new VolumeError(`invalid path ${JSON.stringify(f.path)}`);
+    payload.set(rel, { data: f.data, mode: f.mode ?? defaultMode });
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const dataLink = join(dir, DATA_DIR);
+  let oldPayload: string | undefined;
+  try {
+    oldPayload = readlinkSync(dataLink);
+  } catch {
+    oldPayload = undefined;
+  }
+  if (oldPayload && existsSync(join(dir, oldPayload))) {
+    const old = listFiles(join(dir, oldPayload));
+    if (old.length === payload.size && [...payload].every(([rel, f]) => sameContent(join(dir, oldPayload!, rel), f.data, f.mode))) return false;
+  }
+  const name = payloadDirName();
+  const tsDir = join(dir, name);
+  mkdirSync(tsDir, { mode: 0o755 });
+  chmodSync(tsDir, 0o755);
+  for (const [rel, f] of payload) {
+    const target = join(tsDir, rel);
     mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
     writeFileSync(target, f.data);
-    chmodSync(target, f.mode ?? defaultMode);
+    chmodSync(target, f.mode);
   }
+  const tmpLink = join(dir, '..data_tmp');
+  rmSync(tmpLink, { force: true });
+  symlinkSync(name, tmpLink);
+  renameSync(tmpLink, dataLink);
+  const visible = new Set([...payload.keys()].map((rel) => rel.split('/')[0]!));
+  for (const top of visible) {
+    const link = join(dir, top);
+    const want = join(DATA_DIR, top);
+    let st: ReturnType<typeof lstatSync> | undefined;
+    try {
+      st = lstatSync(link);
+    } catch {
+      st = undefined;
+    }
+    if (st?.isSymbolicLink() && readlinkSync(link) === want) continue;
+    if (st) rmSync(link, { recursive: true, force: true });
+    symlinkSync(want, link);
+  }
+  for (const e of readdirSync(dir)) {
+    if (e.startsWith('..') || visible.has(e)) continue;
+    rmSync(join(dir, e), { recursive: true, force: true });
+  }
+  if (oldPayload && oldPayload !== name && oldPayload.startsWith('..') && !oldPayload.includes('/')) rmSync(join(dir, oldPayload), { recursive: true, force: true });
+  return true;
 }
 
 export function isMounted(path: string): boolean {

@@ -22,13 +22,28 @@ import {
   type ContainerState,
   type OCIRuntime,
 } from '../runtime/index.js';
+import type { LogRotation } from '../runtime/logs.js';
 import type { PodSandbox, PodSandboxes, SandboxOptions } from '../sandbox/index.js';
 import { ContainerConfigError, resolveEnv } from './env.js';
 import { runHandler, type Handler } from './probes.js';
-import { containerMounts, implicitTokenVolume, setUpVolume, tearDownVolumes, VolumeError, wantsImplicitToken, type MountedVolume, type VolumeSource } from './volumes.js';
+import {
+  containerMounts,
+  implicitTokenVolume,
+  projectedVolumeFiles,
+  setUpVolume,
+  tearDownVolumes,
+  VolumeError,
+  wantsImplicitToken,
+  writeAtomically,
+  type MountedVolume,
+  type VolumeContext,
+  type VolumeSource,
+} from './volumes.js';
 
 export interface AgentContext {
   nodeName: string;
+  /** containerLogMaxSize / containerLogMaxFiles */
+  logRotation?: LogRotation;
   hostIP: string;
   runtime: OCIRuntime;
   images: ImageStore;
@@ -46,6 +61,8 @@ export interface AgentContext {
   crashBackoffMaxMs: number;
   pullBackoffBaseMs: number;
   pullBackoffMaxMs: number;
+  /** how often configMap, secret, downwardAPI and projected volumes are brought up to date (default 5 s) */
+  volumeResyncMs?: number;
   log: (line: string) => void;
 }
 
@@ -95,6 +112,7 @@ interface Track {
 
 const RESET_BACKOFF_AFTER_MS = 10 * 60_000;
 const RETRY_MS = 2000;
+const POST_START_TIMEOUT_MS = 120_000;
 
 export const containerIDOf = (podUID: string, name: string, attempt: number) => `${podUID}_${name}_${attempt}`;
 /** The pod UID, container name and attempt of a container ID made by containerIDOf. */
@@ -135,6 +153,9 @@ export class PodWorker {
   private sandbox?: PodSandbox;
   private readonly volumes = new Map<string, MountedVolume>();
   private volumesReady = false;
+  private volumeTimer?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
+  private readonly tokens = new Map<string, { token: string; until: number }>();
   private implicitToken = false;
   private readonly tracks: Track[] = [];
   private syncing = false;
@@ -182,6 +203,12 @@ export class PodWorker {
         probeTimers: [],
       };
       const a = adopted.get(c.name);
+      const last = st?.lastState?.terminated;
+      if (a && last?.containerID && last.containerID !== st?.containerID) {
+        const id = last.containerID.replace(/^[a-z]+:\/\//, '');
+        const attempt = parseContainerID(id)?.attempt ?? 0;
+        t.previous = { id, attempt, dir: this.containerDir(c.name, attempt), logPath: this.logPath(c.name, attempt), running: false, startedAt: last.startedAt ?? this.startTime, finishedAt: last.finishedAt, exitCode: last.exitCode, reason: last.reason, message: last.message, cleaned: true };
+      }
       if (a && a.status === 'running') {
         t.current = {
           id: a.id,
@@ -189,8 +216,25 @@ export class PodWorker {
           dir: a.bundle ?? this.containerDir(c.name, a.attempt),
           logPath: this.logPath(c.name, a.attempt),
           running: true,
-          startedAt: st?.state?.running?.startedAt ?? nowRFC3339(),
-          adopted: true,
+          startedAt: st?.state?.running?.startedAt ?? a.startedAt?.toISOString() ?? nowRFC3339(),
+          // a runtime that cannot adopt cannot wait for it either: it is polled
+          adopted: !ctx.runtime.adopt,
+        };
+        t.restartCount = a.attempt;
+        t.nextAttempt = a.attempt + 1;
+      } else if (a && a.status === 'stopped' && a.exitCode !== undefined) {
+        // it ended while no agent ran
+        const sameRun = st?.containerID?.endsWith(a.id) ? st : undefined;
+        t.current = {
+          id: a.id,
+          attempt: a.attempt,
+          dir: a.bundle ?? this.containerDir(c.name, a.attempt),
+          logPath: this.logPath(c.name, a.attempt),
+          running: false,
+          startedAt: sameRun?.state?.running?.startedAt ?? sameRun?.state?.terminated?.startedAt ?? a.startedAt?.toISOString() ?? this.startTime,
+          finishedAt: (a.finishedAt ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z'),
+          exitCode: a.exitCode,
+          reason: a.reason ?? (a.exitCode === 0 ? 'Completed' : 'Error'),
         };
         t.restartCount = a.attempt;
         t.nextAttempt = a.attempt + 1;
@@ -242,7 +286,19 @@ export class PodWorker {
 
   /** Runs the worker; resolves when it is done (pod gone and cleaned). */
   start(): Promise<void> {
-    for (const t of this.tracks) if (t.current?.adopted) this.watchAdopted(t, t.current);
+    for (const t of this.tracks) {
+      const run = t.current;
+      if (!run) continue;
+      if (run.running && run.adopted) this.watchAdopted(t, run);
+      else if (run.running) {
+        void this.ctx.runtime.wait(run.id).then(
+          (s) => this.onExit(t, run, s),
+          (e: unknown) => this.onExit(t, run, { id: run.id, status: 'stopped', pid: 0, exitCode: 255, reason: 'Error' }, errText(e)),
+        );
+        this.startProbes(t, run);
+        t.started = true;
+      } else if (!run.cleaned) void this.cleanRun(run).finally(() => this.kick());
+    }
     const done = new Promise<void>((resolve) => (this.onDone = resolve));
     this.kick();
     return done;
@@ -251,7 +307,10 @@ export class PodWorker {
   update(pod: Pod): void {
     if (pod.metadata?.uid !== this.uid) return;
     const before = syncSignature(this.pod);
+    const meta = (p: Pod) => JSON.stringify([p.metadata?.labels, p.metadata?.annotations]);
+    const metaChanged = meta(this.pod) !== meta(pod);
     this.pod = pod;
+    if (metaChanged && this.volumesReady) void this.refreshVolumes();
     // as the kubelet, a change of status alone (most often our own write coming back) needs no sync
     if (syncSignature(pod) !== before) this.kick();
   }
@@ -325,6 +384,7 @@ export class PodWorker {
       try {
         await this.setUpVolumes();
         this.volumesReady = true;
+        this.scheduleVolumeRefresh();
       } catch (e) {
         if (!(e instanceof VolumeError)) throw e;
         this.event('Warning', 'FailedMount', e.message);
@@ -410,11 +470,50 @@ export class PodWorker {
     if (this.implicitToken) volumes.push(implicitTokenVolume());
     for (const v of volumes) {
       try {
-        this.volumes.set(v.name, await setUpVolume({ pod: this.pod, podDir: this.podDir, source: this.ctx.source, caPem: this.ctx.caPem, podIP: this.sandbox?.ip, hostIP: this.ctx.hostIP, allocatable: this.ctx.allocatable }, v));
+        this.volumes.set(v.name, await setUpVolume(this.volumeContext(), v));
       } catch (e) {
         throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : ${errText(e)}`);
       }
     }
+  }
+
+  private volumeContext(): VolumeContext {
+    return { pod: this.pod, podDir: this.podDir, source: this.ctx.source, caPem: this.ctx.caPem, podIP: this.sandbox?.ip, hostIP: this.ctx.hostIP, allocatable: this.ctx.allocatable, tokens: this.tokens };
+  }
+
+  private scheduleVolumeRefresh(): void {
+    if (this.volumeTimer || this.stopped || this.terminating) return;
+    const spec = [...(this.pod.spec?.volumes ?? [])];
+    if (!this.implicitToken && !spec.some((v) => v.configMap || v.secret || v.downwardAPI || v.projected)) return;
+    this.volumeTimer = setTimeout(() => {
+      this.volumeTimer = undefined;
+      void this.refreshVolumes().finally(() => this.scheduleVolumeRefresh());
+    }, this.ctx.volumeResyncMs ?? 5000);
+    this.volumeTimer.unref();
+  }
+
+  /**
+   * Brings configMap, secret, downwardAPI and projected volumes up to date with the API (as the
+   * kubelet's periodic volume sync does); a source that cannot be read keeps the files it had.
+   * subPath mounts bound the old files and do not change, as upstream.
+   */
+  refreshVolumes(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    this.refreshing = (async () => {
+      const volumes = [...(this.pod.spec?.volumes ?? [])];
+      if (this.implicitToken) volumes.push(implicitTokenVolume());
+      for (const v of volumes) {
+        if (this.stopped || this.terminating || this.tornDown) return;
+        if (!this.volumes.has(v.name)) continue;
+        try {
+          const p = await projectedVolumeFiles(this.volumeContext(), v);
+          if (p && writeAtomically(p.dir, p.files, p.defaultMode)) this.ctx.log(`node agent: pod ${this.key}: volume ${v.name} updated`);
+        } catch (e) {
+          this.ctx.log(`node agent: pod ${this.key}: refreshing volume ${v.name}: ${errText(e)}`);
+        }
+      }
+    })().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
   }
 
   /** Starts the container's next run unless a back-off holds it. */
@@ -475,6 +574,9 @@ export class PodWorker {
       t.configErr = { delayMs: 0, until: 0 };
       // a restart after a crash waits longer next time, unless the run lasts long enough to reset it
       if (isRestart) t.crash.delayMs = t.crash.delayMs ? Math.min(this.ctx.crashBackoffMaxMs, t.crash.delayMs * 2) : this.ctx.crashBackoffBaseMs;
+      const postStart = t.spec.lifecycle?.postStart;
+      // the sync (and so the Running status) waits for the hook, as the kubelet's does
+      if (postStart && !(await this.runPostStart(t, run, postStart))) return;
       this.startProbes(t, run);
     } catch (e) {
       const reason = e instanceof ContainerConfigError ? 'CreateContainerConfigError' : e instanceof StartError ? e.reason : 'CreateContainerError';
@@ -485,6 +587,22 @@ export class PodWorker {
       if (e instanceof StartError) t.nextAttempt = attempt + 1;
       this.wakeIn(t.configErr.delayMs);
     }
+  }
+
+  /** Runs the postStart hook; on failure the container is killed (and restarted per policy). Resolves whether it succeeded. */
+  private async runPostStart(t: Track, run: ContainerRun, hook: NonNullable<Container['lifecycle']>['postStart'] & object): Promise<boolean> {
+    if (hook.sleep) {
+      await sleep(hook.sleep.seconds * 1000);
+      return true;
+    }
+    const r = await runHandler(hook as Handler, { container: t.spec, podIP: this.sandbox?.ip ?? '', runtime: this.ctx.runtime, containerID: run.id, timeoutMs: POST_START_TIMEOUT_MS });
+    if (r.ok || !run.running) return r.ok;
+    this.ctx.log(`node agent: pod ${this.key}: postStart hook of ${t.name} failed: ${r.message ?? ''}`);
+    // the hook's output stays out of the event: it may hold secrets
+    this.event('Warning', 'FailedPostStartHook', 'PostStartHook failed');
+    this.event('Normal', 'Killing', 'FailedPostStartHook');
+    await this.stopRun(t, run, this.pod.spec?.terminationGracePeriodSeconds ?? 30);
+    return false;
   }
 
   private async pullImage(t: Track, image: string): Promise<{ imageID: string; imageRef: string }> {
@@ -539,7 +657,7 @@ export class PodWorker {
     }
     writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
     try {
-      await this.ctx.runtime.create(id, dir, { pidFile: join(dir, 'pid'), logPath });
+      await this.ctx.runtime.create(id, dir, { pidFile: join(dir, 'pid'), logPath, stdin: t.spec.stdin === true, logRotation: this.ctx.logRotation });
     } catch (e) {
       await cleanupRootfs(dir).catch(() => {});
       throw new StartError('CreateContainerError', errText(e));
@@ -702,6 +820,7 @@ export class PodWorker {
   private async terminate(): Promise<void> {
     if (this.done) return;
     this.terminating = true;
+    if (this.volumeTimer) clearTimeout(this.volumeTimer);
     for (const t of this.tracks) this.stopProbes(t);
     const grace = this.gone ? 0 : (this.pod.metadata?.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30);
     await this.tearDown(grace, true);
@@ -757,6 +876,7 @@ export class PodWorker {
   async stop(kill: boolean): Promise<void> {
     this.stopped = true;
     if (this.wake) clearTimeout(this.wake);
+    if (this.volumeTimer) clearTimeout(this.volumeTimer);
     for (const t of this.tracks) this.stopProbes(t);
     if (kill) {
       while (this.syncing) await sleep(20);

@@ -1,5 +1,16 @@
 export { DockerKeyring, type RegistryCredential } from './credentials.js';
 export { ImageError, type ImageErrorCode } from './errors.js';
+export {
+  diskUsage,
+  ImageGarbageCollector,
+  imagesInUse,
+  pruneUnusedImages,
+  recordImagesInUse,
+  statfsStats,
+  type FilesystemStats,
+  type ImageGCOptions,
+  type ImageGCResult,
+} from './gc.js';
 export { overlayLowerdir } from './layer.js';
 export * from './messages.js';
 export {

@@ -7,11 +7,13 @@
 // removes its own state (and the container's cgroup) when a foreground run ends, so the exit code
 // kept here is the record of a stopped container.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import type { Writable } from 'node:stream';
 import { join } from 'node:path';
-import { CRILogWriter } from './logs.js';
+import { CRILogWriter, type LogRotation } from './logs.js';
 import { kernelLogShowsOOMKill } from './oom.js';
+import { closeChildFds, createStdioFifos, exitFile, readExitFile, reopenStdioFifos, SHIM_SCRIPT, type StdioFifos } from './shim.js';
 
 export type RuntimeName = 'crun' | 'runc' | 'fake';
 export type ContainerStatus = 'created' | 'running' | 'stopped';
@@ -39,6 +41,10 @@ export interface CreateOptions {
   logPath?: string;
   /** the runtime's own error messages (default `<bundle>/runtime.log`) */
   runtimeLogPath?: string;
+  /** the container's stdin is a pipe kept open (CLIRuntime.stdin) instead of /dev/null */
+  stdin?: boolean;
+  /** rotation of the log at logPath (containerLogMaxSize, containerLogMaxFiles); none without it */
+  logRotation?: LogRotation;
 }
 
 export interface OCIRuntime {
@@ -53,6 +59,10 @@ export interface OCIRuntime {
   /** Forgets the container; `force` kills it first when it still runs. */
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
   list(): Promise<ContainerState[]>;
+  /** Takes over a container an earlier agent process started; undefined when nothing is known of it. */
+  adopt?(id: string, bundle: string, opts: CreateOptions): Promise<ContainerState | undefined>;
+  /** Forgets every container without stopping any (an agent stopping with its containers kept). */
+  release?(): void;
 }
 
 export class RuntimeError extends Error {
@@ -76,7 +86,13 @@ interface Record {
   /** we sent SIGKILL (grace period over, forced delete): a 137 is then not the OOM killer's */
   killedByUs?: boolean;
   child?: ChildProcess;
+  stdin?: Writable;
   logs?: CRILogWriter;
+  fifos?: StdioFifos;
+  /** started by an earlier agent process */
+  adopted?: boolean;
+  /** handed over by release() */
+  released?: boolean;
   stopped?: Promise<void>;
   startedAt?: Date;
   finishedAt?: Date;
@@ -111,34 +127,40 @@ export class CLIRuntime implements OCIRuntime {
     this.containers.set(id, { id, bundle: bundleDir, opts, status: 'created', pid: 0 });
   }
 
-  start(id: string): Promise<void> {
+  async start(id: string): Promise<void> {
     const rec = this.containers.get(id);
-    if (!rec) return Promise.reject(new RuntimeError(`container ${id} does not exist`));
-    if (rec.status !== 'created') return Promise.reject(new RuntimeError(`container ${id} is ${rec.status}, not created`));
+    if (!rec) throw new RuntimeError(`container ${id} does not exist`);
+    if (rec.status !== 'created') throw new RuntimeError(`container ${id} is ${rec.status}, not created`);
     const runtimeLog = rec.opts.runtimeLogPath ?? join(rec.bundle, 'runtime.log');
     rmSync(runtimeLog, { force: true });
     rmSync(rec.opts.pidFile, { force: true });
+    rmSync(exitFile(rec.bundle), { force: true });
     const args = [...this.globalArgs(runtimeLog), 'run', '--bundle', rec.bundle, '--pid-file', rec.opts.pidFile, id];
+    let fifos: StdioFifos | undefined;
+    try {
+      if (rec.opts.logPath) fifos = await createStdioFifos(rec.bundle);
+    } catch (e) {
+      throw new RuntimeError(`container ${id}: stdio FIFOs: ${e instanceof Error ? e.message : String(e)}`);
+    }
     // Own process group: a Ctrl-C at the agent's terminal must not reach the containers.
-    const child = spawn(this.binary, args, {
+    const child = spawn('/bin/sh', ['-c', SHIM_SCRIPT, 'timonel-shim', exitFile(rec.bundle), this.binary, ...args], {
       cwd: rec.bundle,
       detached: true,
-      stdio: ['ignore', rec.opts.logPath ? 'pipe' : 'ignore', rec.opts.logPath ? 'pipe' : 'ignore'],
+      stdio: [rec.opts.stdin ? 'pipe' : 'ignore', fifos?.childFds?.[0] ?? 'ignore', fifos?.childFds?.[1] ?? 'ignore'],
     });
+    rec.stdin = child.stdin?.on('error', () => {}) ?? undefined;
+    if (fifos) closeChildFds(fifos);
     rec.child = child;
     rec.status = 'running';
     rec.startedAt = new Date();
-    if (rec.opts.logPath) rec.logs = new CRILogWriter(rec.opts.logPath, { stdout: child.stdout, stderr: child.stderr });
+    rec.fifos = fifos;
+    if (rec.opts.logPath && fifos) rec.logs = new CRILogWriter(rec.opts.logPath, { stdout: fifos.stdout, stderr: fifos.stderr }, rec.opts.logRotation);
     rec.stopped = new Promise<void>((resolve) => {
       let exited = false;
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         if (exited) return;
         exited = true;
-        rec.exitCode = code ?? 128 + (signal ? osConstants.signals[signal] : 0);
-        // The runtime reports a container killed by signal n as exit 128 + n.
-        if (rec.exitCode > 128 && rec.exitCode < 128 + 65) rec.exitSignal = signalName(rec.exitCode - 128);
-        rec.finishedAt = new Date();
-        rec.reason = rec.exitCode === 0 ? 'Completed' : rec.exitCode === 137 && this.oomKilled(rec) ? 'OOMKilled' : 'Error';
+        this.recordExit(rec, code ?? 128 + (signal ? osConstants.signals[signal] : 0), new Date());
         void (rec.logs?.done ?? Promise.resolve()).then(() => {
           rec.status = 'stopped';
           rec.pid = 0;
@@ -150,6 +172,71 @@ export class CLIRuntime implements OCIRuntime {
       child.once('error', () => onExit(127, null));
     });
     return this.waitForPid(rec, runtimeLog);
+  }
+
+  private recordExit(rec: Record, exitCode: number, finishedAt: Date): void {
+    rec.exitCode = exitCode;
+    // The runtime reports a container killed by signal n as exit 128 + n.
+    if (exitCode > 128 && exitCode < 128 + 65) rec.exitSignal = signalName(exitCode - 128);
+    rec.finishedAt = finishedAt;
+    rec.reason = exitCode === 0 ? 'Completed' : exitCode === 137 && this.oomKilled(rec) ? 'OOMKilled' : 'Error';
+  }
+
+  /**
+   * Takes over a container an earlier agent process started (see shim.ts). Still running: its output
+   * is read again (appended to `opts.logPath`) and wait() resolves when it ends, with the exit code the
+   * shim records. Ended while no agent ran: its recorded exit. Unknown: undefined.
+   */
+  async adopt(id: string, bundle: string, opts: CreateOptions): Promise<ContainerState | undefined> {
+    const known = this.containers.get(id);
+    if (known) return publicState(known);
+    const rec: Record = { id, bundle, opts, status: 'running', pid: 0, adopted: true };
+    const startedAt = mtimeOf(opts.pidFile);
+    if (startedAt) rec.startedAt = startedAt;
+    const s = await this.runtimeState(id);
+    if (s && s.status !== 'stopped' && s.pid > 0 && existsSync(`/proc/${s.pid}`)) {
+      rec.pid = s.pid;
+      const fifos = opts.logPath ? reopenStdioFifos(bundle) : undefined;
+      if (fifos && opts.logPath) {
+        rec.fifos = fifos;
+        rec.logs = new CRILogWriter(opts.logPath, { stdout: fifos.stdout, stderr: fifos.stderr }, opts.logRotation);
+      }
+      this.containers.set(id, rec);
+      rec.stopped = this.watchAdopted(rec);
+      return publicState(rec);
+    }
+    const ended = readExitFile(bundle);
+    if (!ended) return s ? fromRuntimeJSON(s) : undefined;
+    this.recordExit(rec, ended.exitCode, ended.finishedAt);
+    rec.status = 'stopped';
+    this.containers.set(id, rec);
+    return publicState(rec);
+  }
+
+  /** Not our child: its init process is watched, then the shim's exit file read. */
+  private async watchAdopted(rec: Record): Promise<void> {
+    while (!rec.released && existsSync(`/proc/${rec.pid}`)) await sleep(250);
+    if (rec.released) return;
+    let ended = readExitFile(rec.bundle);
+    for (let i = 0; i < 50 && !ended && !rec.released; i++) {
+      await sleep(100);
+      ended = readExitFile(rec.bundle);
+    }
+    await Promise.race([rec.logs?.done, sleep(2000)]);
+    this.recordExit(rec, ended?.exitCode ?? 255, ended?.finishedAt ?? new Date());
+    rec.status = 'stopped';
+    rec.pid = 0;
+  }
+
+  /** Lets go of every container without stopping any (another agent process takes them over). */
+  release(): void {
+    for (const rec of this.containers.values()) {
+      rec.released = true;
+      rec.fifos?.stdout.destroy();
+      rec.fifos?.stderr.destroy();
+      rec.child?.unref();
+    }
+    this.containers.clear();
   }
 
   private oomKilled(rec: Record): boolean {
@@ -182,6 +269,13 @@ export class CLIRuntime implements OCIRuntime {
       await sleep(delay);
       delay = Math.min(delay * 2, 50);
     }
+  }
+
+  /** The write end of a running container's stdin pipe (created with `stdin`), until it is closed. */
+  stdin(id: string): Writable | undefined {
+    const rec = this.containers.get(id);
+    const w = rec?.status === 'running' ? rec.stdin : undefined;
+    return w && !w.writableEnded && !w.destroyed ? w : undefined;
   }
 
   async state(id: string): Promise<ContainerState | undefined> {
@@ -296,3 +390,11 @@ function readRuntimeLog(path: string): string {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function mtimeOf(path: string): Date | undefined {
+  try {
+    return statSync(path).mtime;
+  } catch {
+    return undefined;
+  }
+}

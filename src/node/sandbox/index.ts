@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { HostAlias } from 'kubernetes-types/core/v1.js';
 import { hostsFile, resolvConf } from './files.js';
-import { PodIPAM } from './ipam.js';
+import { parseCIDR, PodIPAM } from './ipam.js';
 
 export { hostsFile, resolvConf, type HostsFileOptions, type ResolvConfOptions } from './files.js';
 export { intToIPv4, ipv4ToInt, parseCIDR, PodIPAM, type ParsedCIDR } from './ipam.js';
@@ -145,14 +145,7 @@ export class PodSandboxes {
 
   async ensureBridge(): Promise<void> {
     if (this.bridgeReady) return;
-    if (!(await linkExists(this.bridge))) await ip_('link', 'add', 'name', this.bridge, 'type', 'bridge');
-    await ip_('addr', 'replace', `${this.gateway}/${this.ipam.range.prefix}`, 'dev', this.bridge);
-    await ip_('link', 'set', this.bridge, 'up');
-    if (this.opts.hostSysctls ?? true) {
-      writeSysctl('net/ipv4/ip_forward', '1');
-      // NodePorts on 127.0.0.1 are DNATed to pod IPs.
-      writeSysctl('net/ipv4/conf/all/route_localnet', '1');
-    }
+    await ensureNodeBridge({ bridge: this.bridge, podCIDR: this.ipam.cidr, hostSysctls: this.opts.hostSysctls });
     this.bridgeReady = true;
   }
 
@@ -162,6 +155,36 @@ export class PodSandboxes {
     writeFileSync(join(dir, 'resolv.conf'), resolvConf({ nameservers: o.dnsServers, searches: o.searches, options: o.dnsOptions }), { mode: 0o644 });
     writeFileSync(join(dir, 'hostname'), `${hostname}\n`, { mode: 0o644 });
   }
+}
+
+export interface NodeBridgeOptions {
+  /** default `timonel0` */
+  bridge?: string;
+  /** default 10.42.0.0/24 */
+  podCIDR?: string;
+  /** default true */
+  hostSysctls?: boolean;
+}
+
+/**
+ * Creates (or completes) the node's pod bridge holding the pod CIDR's gateway address, and returns
+ * that address: node services pods reach directly (the API server, cluster DNS) listen on it.
+ */
+export async function ensureNodeBridge(o: NodeBridgeOptions = {}): Promise<string> {
+  const bridge = o.bridge ?? 'timonel0';
+  const range = parseCIDR(o.podCIDR ?? '10.42.0.0/24');
+  if (!(await linkExists(bridge))) await ip_('link', 'add', 'name', bridge, 'type', 'bridge');
+  await ip_('addr', 'replace', `${range.gateway}/${range.prefix}`, 'dev', bridge);
+  await ip_('link', 'set', bridge, 'up');
+  if (o.hostSysctls ?? true) {
+    writeSysctl('net/ipv4/ip_forward', '1');
+    // NodePorts on 127.0.0.1 are DNATed to pod IPs.
+    writeSysctl('net/ipv4/conf/all/route_localnet', '1');
+    // A pod reaching a ClusterIP whose endpoint is on this bridge gets the reply un-DNATed only when
+    // bridged traffic passes the IP hooks (as kube-proxy requires); absent without br_netfilter.
+    if (existsSync('/proc/sys/net/bridge')) writeSysctl('net/bridge/bridge-nf-call-iptables', '1');
+  }
+  return range.gateway;
 }
 
 async function ip_(...args: string[]): Promise<void> {

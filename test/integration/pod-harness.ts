@@ -1,0 +1,136 @@
+// A test cluster (no controllers) with this machine as a real node: the node agent with crun on a
+// test-only bridge and CIDR, the busybox test image imported into its image store. Pods are created
+// with spec.nodeName set. Used by the pod-*.test.ts files; needs root, crun and the image tools.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { RestClient, type ResourceClient } from '../../src/client/rest.js';
+import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
+import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '../../src/node/agent/index.js';
+import { ImageStore } from '../../src/node/images/index.js';
+import { detectRuntime, removeCgroup } from '../../src/node/runtime/index.js';
+import { PodSandboxes } from '../../src/node/sandbox/index.js';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { kubectlPath } from '../helpers/kubectl.js';
+import { buildTestImage, imageTestsMissing } from '../helpers/registry.js';
+import { eventually } from './support.js';
+
+/** Why real pods cannot run here ('' when they can). */
+export function realPodsMissing(): string {
+  if (process.getuid?.() !== 0) return 'not root (real containers need root)';
+  const d = detectRuntime({ stateDir: tmpdir(), preferred: 'crun' });
+  if (!d.ok) return `crun: ${d.reason}`;
+  return imageTestsMissing() ?? (kubectlPath('1.33') ? '' : 'kubectl 1.33 (scripts/setup.sh installs it)');
+}
+
+export const TEST_IMAGE = 'test/busybox:base';
+
+export class LocalNodeHarness {
+  readonly tag = (process.pid % 100_000).toString(36);
+  readonly bridge: string;
+  readonly cidr: string;
+  readonly netnsPrefix: string;
+  readonly cgroupParent: string;
+  readonly nodeName: string;
+  work = '';
+  stateDir = '';
+  cluster?: TestCluster;
+  transport?: Transport;
+  agent?: NodeAgent;
+  pods!: ResourceClient<Pod>;
+  readonly uids: string[] = [];
+
+  constructor(
+    private readonly short: string,
+    private readonly octet: number,
+    private readonly extra: Partial<NodeAgentOptions> = {},
+  ) {
+    this.bridge = `tm${short}${this.tag}`.slice(0, 15);
+    this.cidr = `10.${octet}.${process.pid % 250}.0/24`;
+    this.netnsPrefix = `tm${short}-${this.tag}-`;
+    this.cgroupParent = `/timonel-test-${short}-${process.pid}`;
+    this.nodeName = `tmt-${short}-${process.pid}`;
+  }
+
+  async start(): Promise<void> {
+    this.work = mkdtempSync(join(tmpdir(), `timonel-${this.short}-`));
+    this.stateDir = join(this.work, 'node');
+    const built = await buildTestImage(join(this.work, 'build'));
+    await new ImageStore(join(this.stateDir, 'images')).importOCI(built.layout, { name: 'test/busybox' });
+    this.cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
+    this.transport = inProcessTransport(inProcessAcceptor(this.cluster.api.handle), { username: 'system:node:test', groups: ['system:masters'] });
+    this.pods = new RestClient(this.transport).resource<Pod>({ group: '', version: 'v1', resource: 'pods', namespaced: true }, 'default');
+    this.agent = await this.startAgent();
+  }
+
+  async startAgent(): Promise<NodeAgent> {
+    const r = await startNodeAgent(this.transport!, {
+      nodeName: this.nodeName,
+      stateDir: this.stateDir,
+      runtime: 'crun',
+      podCIDR: this.cidr,
+      bridge: this.bridge,
+      netnsPrefix: this.netnsPrefix,
+      cgroupParent: this.cgroupParent,
+      hostSysctls: false,
+      api: this.cluster!.api,
+      crashBackoffBaseMs: 1000,
+      volumeResyncMs: 500,
+      log: (l) => this.cluster!.logs.push(l),
+      ...this.extra,
+    });
+    assert.notEqual(typeof r, 'string', String(r));
+    return r as NodeAgent;
+  }
+
+  async close(): Promise<void> {
+    await this.agent?.stop({ deleteNode: true, removeBridge: true }).catch(() => {});
+    this.transport?.close();
+    await this.cluster?.close().catch(() => {});
+    const sandboxes = new PodSandboxes({ stateDir: join(this.stateDir, 'network'), podCIDR: this.cidr, bridge: this.bridge, netnsPrefix: this.netnsPrefix, hostSysctls: false });
+    for (const uid of this.uids) await sandboxes.destroySandbox(uid).catch(() => {});
+    await sandboxes.deleteBridge().catch(() => {});
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const mp = line.split(' ')[4];
+      if (mp && this.work && mp.startsWith(this.work))
+        try {
+          execFileSync('umount', ['-l', mp]);
+        } catch {
+          // gone
+        }
+    }
+    removeCgroup(this.cgroupParent);
+    if (this.work) rmSync(this.work, { recursive: true, force: true });
+  }
+
+  async create(p: Pod): Promise<Pod> {
+    const made = await this.pods.create({ apiVersion: 'v1', kind: 'Pod', ...p, spec: { nodeName: this.nodeName, terminationGracePeriodSeconds: 1, ...p.spec! } });
+    this.uids.push(made.metadata!.uid!);
+    return made;
+  }
+
+  async until(name: string, what: string, cond: (p: Pod) => boolean, ms = 20_000): Promise<Pod> {
+    let last: Pod | undefined;
+    await eventually(`${name}: ${what}`, async () => cond((last = await this.pods.get(name))), ms).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}; status: ${JSON.stringify(last?.status)}`);
+    });
+    return last!;
+  }
+
+  async deleteAndWait(name: string): Promise<void> {
+    await this.pods.delete(name);
+    await eventually(`${name} deleted`, async () => (await this.pods.list()).items.every((p) => p.metadata?.name !== name), 20_000);
+  }
+
+  async logs(args: string[]): Promise<string> {
+    return (await this.cluster!.kubectlOk(['logs', ...args])).stdout;
+  }
+
+  async eventReasons(pod: string): Promise<string[]> {
+    const out = (await this.cluster!.kubectlOk(['get', 'events', '--field-selector', `involvedObject.name=${pod}`, '-o', 'jsonpath={range .items[*]}{.reason}:{.message}{"\\n"}{end}'])).stdout;
+    return out.split('\n').filter(Boolean);
+  }
+}
