@@ -43,7 +43,7 @@ await runBench('create-list', 2, 'Creates per second and LIST of 10,000 objects'
     const trouble = wrkProblems(w);
     if (trouble) r.problem(`creates on ${storage}: ${trouble}`);
     if (w.countBoundHit) r.note(`creates on ${storage}: stopped by the count bound (${MAX_CREATES}); the rate is a lower bound`);
-    r.log(`  ${storage}: ${num(w.rps)} creates/s, p50 ${ms(w.p50Ms)}, p99 ${ms(w.p99Ms)}; server CPU ${num((usage.cpuSeconds / w.durationS) * 100)}% of a core, peak RSS ${mib(usage.peakRss)}`);
+    r.log(`  ${storage}: ${num(w.rps)} creates/s, p50 ${ms(w.p50Ms)}, p99 ${ms(w.p99Ms)}; server CPU ${num((usage.cpuSeconds / w.durationS) * 100)}% of a core (${num((usage.cpuSeconds * 1e6) / Math.max(1, w.rps * w.durationS))} µs per create), peak RSS ${mib(usage.peakRss)}`);
     if (!b.alive(server, `creates on ${storage}`)) continue;
 
     const { result: preload } = await runLoad<PreloadResult>(

@@ -1,7 +1,8 @@
 // The hottest functions of a V8 CPU profile (from `node --cpu-prof`), by self and by inclusive time.
 //   BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" BENCH_ONLY=watch npm run bench
 //   node --import tsx bench/profile-top.ts /tmp/prof/CPU.*.cpuprofile [N] [--under REGEX]
-// --under counts only the samples whose stack has a function whose label matches REGEX (e.g. `^serve `).
+// --under counts only the samples whose stack has a function whose label matches REGEX (e.g. `^serve `);
+// --not-under REGEX leaves out the samples whose stack has one that matches.
 import { readFileSync } from 'node:fs';
 import { REPO } from './lib/proc.js';
 
@@ -20,9 +21,11 @@ interface Profile {
 const args = process.argv.slice(2);
 const underAt = args.indexOf('--under');
 const under = underAt >= 0 ? new RegExp(args.splice(underAt, 2)[1] ?? '') : undefined;
+const notUnderAt = args.indexOf('--not-under');
+const notUnder = notUnderAt >= 0 ? new RegExp(args.splice(notUnderAt, 2)[1] ?? '') : undefined;
 const [file, n = '25'] = args;
 if (!file) {
-  console.error('usage: profile-top.ts FILE.cpuprofile [N] [--under REGEX]');
+  console.error('usage: profile-top.ts FILE.cpuprofile [N] [--under REGEX] [--not-under REGEX]');
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
@@ -36,8 +39,8 @@ const label = (node: ProfileNode) => {
   return `${f.functionName || '(anonymous)'} ${where}${where ? `:${f.lineNumber + 1}` : ''}`;
 };
 
-const stackMatches = (id: number): boolean => {
-  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) if (under!.test(label(byId.get(cur)!))) return true;
+const stackMatches = (id: number, re: RegExp): boolean => {
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) if (re.test(label(byId.get(cur)!))) return true;
   return false;
 };
 
@@ -45,7 +48,8 @@ const sampled = new Map<number, number>();
 let total = 0;
 profile.samples.forEach((id, i) => {
   const dt = profile.timeDeltas[i] ?? 0;
-  if (under && !stackMatches(id)) return;
+  if (under && !stackMatches(id, under)) return;
+  if (notUnder && stackMatches(id, notUnder)) return;
   sampled.set(id, (sampled.get(id) ?? 0) + dt);
   total += dt;
 });

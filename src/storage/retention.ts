@@ -13,6 +13,10 @@ export interface StoreOptions {
   watchWindow?: number;
   /** encryption at rest of the values it covers (sqlite; the memory backend keeps nothing on disk) */
   valueTransformer?: ValueTransformer;
+  /** sqlite: checkpoint the write-ahead log once writes pause this long (default 500 ms) */
+  checkpointIdleMs?: number;
+  /** sqlite: or once about this many bytes were committed since the last checkpoint (default 16 MiB) */
+  checkpointBytes?: number;
 }
 
 export const DEFAULT_HISTORY_REVISIONS = 10_000;

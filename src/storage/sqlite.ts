@@ -33,6 +33,9 @@ import { WatchHub } from './watchhub.js';
 const SCHEMA_VERSION = 2;
 /** revisions deleted per compaction transaction, so a big backlog does not block writes for long */
 const COMPACT_CHUNK = 10_000;
+const DEFAULT_CHECKPOINT_IDLE_MS = 500;
+const DEFAULT_CHECKPOINT_BYTES = 16 * 1024 * 1024;
+const LOG_PAGES_PER_COMMIT = 4;
 // bounds of SqliteStore's cache of objects read by get
 const READ_CACHE_ENTRIES = 4096;
 const READ_CACHE_CHARS = 16 * 1024 * 1024;
@@ -292,11 +295,19 @@ export class SqliteStore implements Store {
    */
   private readonly readCache = new Map<string, StoredValue>();
   private readCacheChars = 0;
+  /** about how many bytes were committed to the write-ahead log since the last checkpoint */
+  private logBytes = 0;
+  private lastWriteAt = 0;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private readonly checkpointIdleMs: number;
+  private readonly checkpointBytes: number;
 
   private constructor(private readonly db: Database.Database, opts: StoreOptions) {
     const s = (this.stmt = prepareStatements(db));
     this.tx = prepareTransactions(db, s);
     this.codec = opts.valueTransformer ?? IDENTITY;
+    this.checkpointIdleMs = opts.checkpointIdleMs ?? DEFAULT_CHECKPOINT_IDLE_MS;
+    this.checkpointBytes = opts.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
     this.writes = prepareWrites(s, this.codec);
     this.compacted = s.getMeta.get('compacted') ?? 0;
     this.rev = Math.max(s.maxRev.get() ?? 0, this.compacted);
@@ -322,6 +333,9 @@ export class SqliteStore implements Store {
       // With WAL, NORMAL loses nothing on a process crash (only on power loss).
       db.pragma('synchronous = NORMAL');
       db.pragma('journal_size_limit = 16777216');
+      // A checkpoint copies the log into the database file and syncs it, blocking the event loop: the store
+      // runs them itself when writes pause (or the log grows large), not inside every 1,000th page's commit.
+      db.pragma('wal_autocheckpoint = 0');
       db.exec(SCHEMA);
       if (db.pragma('auto_vacuum', { simple: true }) !== 2) db.exec('VACUUM');
       const version = db.prepare<[], number>("SELECT value FROM meta WHERE name = 'schema'").pluck().get();
@@ -494,15 +508,51 @@ export class SqliteStore implements Store {
       for (const w of writes) w.reject(err);
       return;
     }
+    let bytes = 0;
     for (const { write, stored, prev, error } of outcomes) {
       if (!stored) {
         write.reject(error);
         continue;
       }
+      // the object row and its event row
+      bytes += 2 * (stored.value.length + stored.key.length);
       const ev: StoreEvent = { type: write.type, key: stored.key, rev: stored.rev, value: stored.value };
       if (prev) ev.prevValue = prev.value;
       this.committed(ev, stored);
       write.resolve(stored);
+    }
+    // and the index and interior pages the commit rewrote as well
+    if (bytes) this.wroteLog(bytes + LOG_PAGES_PER_COMMIT * 4096);
+  };
+
+  private wroteLog(bytes: number): void {
+    this.logBytes += bytes;
+    this.lastWriteAt = performance.now();
+    if (this.logBytes >= this.checkpointBytes) {
+      // after the writers of this batch have their answers; the log file is kept for reuse
+      setImmediate(this.checkpoint, 'PASSIVE');
+      return;
+    }
+    this.checkpointTimer ??= setTimeout(this.checkpointWhenIdle, this.checkpointIdleMs).unref();
+  }
+
+  private readonly checkpointWhenIdle = (): void => {
+    this.checkpointTimer = undefined;
+    const quiet = performance.now() - this.lastWriteAt;
+    if (quiet < this.checkpointIdleMs) {
+      this.checkpointTimer = setTimeout(this.checkpointWhenIdle, this.checkpointIdleMs - quiet).unref();
+      return;
+    }
+    this.checkpoint('TRUNCATE');
+  };
+
+  private readonly checkpoint = (mode: 'PASSIVE' | 'TRUNCATE'): void => {
+    if (this.closed || this.logBytes === 0) return;
+    try {
+      this.db.pragma(`wal_checkpoint(${mode})`);
+      this.logBytes = 0;
+    } catch {
+      // (a full disk, say) the log keeps every commit; the next pause tries again
     }
   };
 
@@ -528,6 +578,7 @@ export class SqliteStore implements Store {
     this.flushPending();
     this.closed = true;
     this.schedule.stop();
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
     this.hub.clear();
     this.readCache.clear();
     this.db.close();

@@ -91,6 +91,33 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
+  it('checkpoints the write-ahead log when writes pause or the log grows, not inside commits', async () => {
+    const file = tempFile();
+    const walSize = () => (fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0);
+    const store = SqliteStore.open(file, { checkpointIdleMs: 150, checkpointBytes: 256 * 1024 });
+    // a burst of writes in quick turns: the log only grows while they go on
+    for (let i = 0; i < 20; i++) await store.create(`/t/burst-${i}`, obj('T', `burst-${i}`, { data: 'x'.repeat(1000) }));
+    assert.ok(walSize() > 20 * 1000, `the log holds the burst (${walSize()} bytes)`);
+    // a pause: the log is copied into the database and emptied
+    const deadline = Date.now() + 5000;
+    while (walSize() > 0 && Date.now() < deadline) await sleep(50);
+    assert.equal(walSize(), 0, 'checkpointed after the pause');
+    // writes that never pause are checkpointed once about checkpointBytes went into the log
+    let sawTruncate = false;
+    for (let i = 0; i < 400 && !sawTruncate; i++) {
+      const before = walSize();
+      await store.create(`/t/steady-${i}`, obj('T', `steady-${i}`, { data: 'y'.repeat(1000) }));
+      await new Promise((r) => setImmediate(r));
+      if (walSize() < before) sawTruncate = true;
+    }
+    assert.ok(sawTruncate, 'a steady stream of writes still gets checkpoints');
+    await store.close();
+    const again = SqliteStore.open(file);
+    assert.equal(JSON.parse((await again.get('/t/burst-7'))!.value).data.length, 1000);
+    assert.ok(await again.get('/t/steady-0'));
+    await again.close();
+  });
+
   it('opens a schema-1 file (objects WITHOUT ROWID) and converts it, keeping objects and history', async () => {
     const file = tempFile();
     const old = new Database(file);
