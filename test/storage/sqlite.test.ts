@@ -102,15 +102,13 @@ describe('SqliteStore', () => {
     const deadline = Date.now() + 5000;
     while (walSize() > 0 && Date.now() < deadline) await sleep(50);
     assert.equal(walSize(), 0, 'checkpointed after the pause');
-    // writes that never pause are checkpointed once about checkpointBytes went into the log
-    let sawTruncate = false;
-    for (let i = 0; i < 400 && !sawTruncate; i++) {
-      const before = walSize();
+    // writes that never pause are checkpointed once about checkpointBytes went into the log, which is then
+    // reused from its start: it stays small (unchecked, 400 commits of a few pages each pass 6 MB)
+    for (let i = 0; i < 400; i++) {
       await store.create(`/t/steady-${i}`, obj('T', `steady-${i}`, { data: 'y'.repeat(1000) }));
       await new Promise((r) => setImmediate(r));
-      if (walSize() < before) sawTruncate = true;
     }
-    assert.ok(sawTruncate, 'a steady stream of writes still gets checkpoints');
+    assert.ok(walSize() < 2 * 1024 * 1024, `a steady stream of writes still gets checkpoints (log: ${walSize()} bytes)`);
     await store.close();
     const again = SqliteStore.open(file);
     assert.equal(JSON.parse((await again.get('/t/burst-7'))!.value).data.length, 1000);
