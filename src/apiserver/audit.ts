@@ -415,6 +415,16 @@ function decodeLogged(body: Buffer | string, contentType: string | undefined): u
   return undefined;
 }
 
+/** metadata.name and metadata.namespace of a JSON or YAML request body. */
+function objectMetaRef(body: Buffer, contentType: string | undefined): { name?: string; namespace?: string } | undefined {
+  const obj = decodeLogged(body, contentType);
+  if (!obj || typeof obj !== 'object') return undefined;
+  const meta = (obj as { metadata?: unknown }).metadata;
+  if (!meta || typeof meta !== 'object') return undefined;
+  const { name, namespace } = meta as { name?: unknown; namespace?: unknown };
+  return { name: typeof name === 'string' ? name : undefined, namespace: typeof namespace === 'string' ? namespace : undefined };
+}
+
 const MAX_LOGGED_RESPONSE = 1024 * 1024;
 
 interface RequestAudit {
@@ -424,6 +434,8 @@ interface RequestAudit {
   attrs?: Attributes;
   impersonated?: UserInfo;
   body?: Buffer;
+  /** name and namespace of the request's object (upstream LogRequestObject completes objectRef with them) */
+  bodyRef?: { name?: string; namespace?: string };
   failure?: StatusError;
   response?: string | Buffer;
   longRunning: boolean;
@@ -474,8 +486,10 @@ export function installAudit(api: ApiServer, o: AuditOptions): AuditBackend {
     if (req.headers['user-agent']) ev.userAgent = req.headers['user-agent'];
     if (a.resourceRequest) {
       const ref: ObjectReference = { resource: a.resource };
-      if (a.namespace) ref.namespace = a.namespace;
-      if (a.name) ref.name = a.name;
+      const namespace = a.namespace || (stage === 'RequestReceived' ? '' : (r.bodyRef?.namespace ?? ''));
+      const name = a.name || (stage === 'RequestReceived' ? '' : (r.bodyRef?.name ?? ''));
+      if (namespace) ref.namespace = namespace;
+      if (name) ref.name = name;
       if (a.apiGroup) ref.apiGroup = a.apiGroup;
       if (a.apiVersion) ref.apiVersion = a.apiVersion;
       if (a.subresource) ref.subresource = a.subresource;
@@ -574,7 +588,9 @@ export function installAudit(api: ApiServer, o: AuditOptions): AuditBackend {
     },
     body(req, body) {
       const r = requests.get(req);
-      if (r?.decision && r.decision.level !== 'None' && r.decision.level !== 'Metadata') r.body = body;
+      if (!r?.decision || r.decision.level === 'None') return;
+      if (r.decision.level !== 'Metadata') r.body = body;
+      if (r.attrs?.resourceRequest && !r.attrs.name && body.length) r.bodyRef = objectMetaRef(body, req.headers['content-type']);
     },
     failed(req, err) {
       const r = requests.get(req);

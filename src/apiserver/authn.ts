@@ -84,3 +84,67 @@ export function inProcessAuthenticator(): SyncAuthenticator {
     return { username: id.username, groups, ...(id.uid ? { uid: id.uid } : {}) };
   };
 }
+
+export const BOOTSTRAP_TOKEN_SECRET_TYPE = 'bootstrap.kubernetes.io/token';
+export const BOOTSTRAP_TOKEN_SECRET_PREFIX = 'bootstrap-token-';
+export const BOOTSTRAPPERS_GROUP = 'system:bootstrappers';
+export const BOOTSTRAP_USER_PREFIX = 'system:bootstrap:';
+const BOOTSTRAP_TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
+const BOOTSTRAP_GROUP = /^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/;
+
+/** The fields of a Secret a bootstrap token needs (kubernetes-types' Secret, without importing src/api). */
+export interface BootstrapTokenSecret {
+  type?: string;
+  metadata?: { deletionTimestamp?: string };
+  data?: Record<string, string>;
+}
+
+const secretString = (s: BootstrapTokenSecret, key: string) => (s.data?.[key] === undefined ? undefined : Buffer.from(s.data[key], 'base64').toString('utf8'));
+
+/**
+ * Why a Secret does not make `<id>.<secret>` a valid bootstrap token at `nowMs` (upstream's bootstrap token
+ * authenticator), or the user it authenticates as.
+ */
+export function checkBootstrapToken(secret: BootstrapTokenSecret, id: string, tokenSecret: string, nowMs = Date.now()): UserInfo | { error: string } {
+  if (secret.metadata?.deletionTimestamp) return { error: 'secret is being deleted' };
+  if (secret.type !== BOOTSTRAP_TOKEN_SECRET_TYPE) return { error: `secret has invalid type ${JSON.stringify(secret.type ?? '')}` };
+  const same = (a: string | undefined, b: string) => a !== undefined && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  if (!same(secretString(secret, 'token-secret'), tokenSecret)) return { error: 'token secret does not match' };
+  if (!same(secretString(secret, 'token-id'), id)) return { error: 'token id does not match' };
+  const expiration = secretString(secret, 'expiration');
+  if (expiration !== undefined) {
+    const at = Date.parse(expiration);
+    if (Number.isNaN(at) || at <= nowMs) return { error: 'token has expired' };
+  }
+  if (secretString(secret, 'usage-bootstrap-authentication') !== 'true') return { error: 'token is not usable for authentication' };
+  const extra = (secretString(secret, 'auth-extra-groups') ?? '').split(',').map((g) => g.trim()).filter(Boolean);
+  const bad = extra.find((g) => !BOOTSTRAP_GROUP.test(g));
+  if (bad) return { error: `invalid extra group ${JSON.stringify(bad)}` };
+  return { username: `${BOOTSTRAP_USER_PREFIX}${id}`, groups: [...new Set([BOOTSTRAPPERS_GROUP, ...extra]), 'system:authenticated'] };
+}
+
+/**
+ * Users from `Authorization: Bearer <id>.<secret>` bootstrap tokens: the Secret `bootstrap-token-<id>` in
+ * kube-system, read through `getSecret`.
+ */
+export function bootstrapTokenAuthenticator(getSecret: (namespace: string, name: string) => Promise<BootstrapTokenSecret | undefined>, log?: (line: string) => void): Authenticator {
+  return (req) => {
+    const h = req.headers.authorization;
+    if (!h || !h.startsWith('Bearer ')) return undefined;
+    const m = BOOTSTRAP_TOKEN.exec(h.slice(7).trim());
+    if (!m) return undefined;
+    const [, id, tokenSecret] = m;
+    return getSecret('kube-system', `${BOOTSTRAP_TOKEN_SECRET_PREFIX}${id}`).then(
+      (secret) => {
+        if (!secret) return undefined;
+        const r = checkBootstrapToken(secret, id, tokenSecret);
+        if ('error' in r) {
+          log?.(`bootstrap token ${id} refused: ${r.error}`);
+          return undefined;
+        }
+        return r;
+      },
+      () => undefined,
+    );
+  };
+}

@@ -14,8 +14,8 @@ export const AUTOUPDATE_ANNOTATION = 'rbac.authorization.kubernetes.io/autoupdat
 
 /**
  * The service accounts our in-process components authenticate as (`system:serviceaccount:kube-system:<name>`,
- * see src/cli/cluster.ts): bound to `system:timonel-controllers`, which holds every permission. A component
- * added to the cluster needs its name here.
+ * see src/cli/cluster.ts). Each is bound to its own ClusterRole (COMPONENT_ROLES) holding what it calls; a
+ * component added to the cluster needs its name here, and a role there (else it gets COMPONENTS_ROLE).
  */
 export const COMPONENT_SERVICE_ACCOUNTS = [
   'bootstrap',
@@ -28,6 +28,7 @@ export const COMPONENT_SERVICE_ACCOUNTS = [
   'ingress-controller',
   'service-proxy',
 ];
+/** Every permission: for a component listed in COMPONENT_SERVICE_ACCOUNTS that has no role of its own. */
 export const COMPONENTS_ROLE = 'system:timonel-controllers';
 
 const RW = ['create', 'delete', 'deletecollection', 'patch', 'update'];
@@ -37,6 +38,102 @@ const r = (apiGroups: string[], resources: string[], verbs: string[]): Rule => (
 const urls = (nonResourceURLs: string[], verbs: string[]): Rule => ({ nonResourceURLs, verbs });
 
 const aggregateTo = (what: string) => `rbac.authorization.k8s.io/aggregate-to-${what}`;
+
+const EVENTS = r(['', 'events.k8s.io'], ['events'], ['create', 'patch', 'update']);
+/** The rules of the `system:node` role (what the Node authorizer allows every node before its graph checks). */
+export const NODE_ROLE = 'system:node';
+export const NODE_BOOTSTRAPPER_ROLE = 'system:node-bootstrapper';
+
+export function nodeRoleRules(): Rule[] {
+  return [
+    r(['authentication.k8s.io'], ['tokenreviews'], ['create']),
+    r(['authorization.k8s.io'], ['localsubjectaccessreviews', 'subjectaccessreviews'], ['create']),
+    r([''], ['services'], READ),
+    r([''], ['nodes'], ['create', 'get', 'list', 'watch']),
+    r([''], ['nodes/status'], ['patch', 'update']),
+    r([''], ['nodes'], ['patch', 'update']),
+    EVENTS,
+    r([''], ['pods'], READ),
+    r([''], ['pods'], ['create', 'delete']),
+    r([''], ['pods/status'], ['patch', 'update']),
+    r([''], ['pods/eviction'], ['create']),
+    r([''], ['configmaps', 'secrets'], READ),
+    r([''], ['persistentvolumeclaims', 'persistentvolumes'], ['get']),
+    r([''], ['endpoints'], ['get']),
+    r(['certificates.k8s.io'], ['certificatesigningrequests'], ['create', 'get', 'list', 'watch']),
+    r(['coordination.k8s.io'], ['leases'], ['create', 'delete', 'get', 'patch', 'update']),
+    r(['storage.k8s.io'], ['volumeattachments'], ['get']),
+    r([''], ['serviceaccounts/token'], ['create']),
+    r([''], ['persistentvolumeclaims/status'], ['get', 'patch', 'update']),
+    r(['storage.k8s.io'], ['csidrivers'], READ),
+    r(['storage.k8s.io'], ['csinodes'], ['create', 'delete', 'get', 'patch', 'update']),
+    r(['node.k8s.io'], ['runtimeclasses'], READ),
+  ];
+}
+
+/**
+ * Each in-process component's ClusterRole, after upstream's system:controller:* / system:kube-scheduler /
+ * system:node-proxier / system:kube-dns roles, narrowed to what our component calls.
+ */
+export const COMPONENT_ROLES: Record<string, { role: string; rules: Rule[] }> = {
+  bootstrap: { role: 'system:timonel:bootstrap', rules: [r(['storage.k8s.io'], ['storageclasses'], ['create', 'get', 'list', 'patch', 'update', 'watch'])] },
+  'namespace-controller': {
+    role: 'system:controller:namespace-controller',
+    rules: [
+      r([''], ['namespaces'], ['delete', 'get', 'list', 'watch']),
+      r([''], ['namespaces/finalize', 'namespaces/status'], ['update']),
+      r(['*'], ['*'], ['delete', 'deletecollection', 'get', 'list', 'watch']),
+      EVENTS,
+    ],
+  },
+  // every controller of the controller manager and the scheduler: the garbage collector's and the informers'
+  // reach over everything, creates of what the controllers make, and no RBAC, impersonation or token powers
+  'controller-manager': {
+    role: 'system:timonel:controller-manager',
+    rules: [
+      r(['*'], ['*'], ['delete', 'get', 'list', 'patch', 'update', 'watch']),
+      r([''], ['pods', 'pods/binding', 'bindings', 'configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumes', 'replicationcontrollers', 'serviceaccounts', 'resourcequotas'], ['create']),
+      r([''], ['pods/eviction'], ['create']),
+      r(['apps'], ['replicasets', 'controllerrevisions', 'deployments', 'statefulsets', 'daemonsets'], ['create']),
+      r(['batch'], ['jobs'], ['create']),
+      r(['discovery.k8s.io'], ['endpointslices'], ['create', 'deletecollection']),
+      r(['coordination.k8s.io'], ['leases'], ['create']),
+      r(['policy'], ['poddisruptionbudgets/status'], ['update']),
+      r(['authentication.k8s.io'], ['tokenreviews'], ['create']),
+      r(['authorization.k8s.io'], ['subjectaccessreviews'], ['create']),
+      r([''], ['pods'], ['deletecollection']),
+      EVENTS,
+    ],
+  },
+  'storage-protection': {
+    role: 'system:timonel:storage-protection',
+    rules: [r([''], ['persistentvolumeclaims', 'persistentvolumes'], ['get', 'list', 'patch', 'update', 'watch']), r([''], ['pods'], READ), EVENTS],
+  },
+  coredns: { role: 'system:timonel:coredns', rules: [r([''], ['endpoints', 'services', 'pods', 'namespaces'], READ), r(['discovery.k8s.io'], ['endpointslices'], READ)] },
+  'service-proxy': {
+    role: 'system:timonel:service-proxy',
+    rules: [
+      r([''], ['endpoints', 'services', 'nodes'], READ),
+      r(['discovery.k8s.io'], ['endpointslices'], READ),
+      r([''], ['services/status'], ['patch', 'update']),
+      EVENTS,
+    ],
+  },
+  'ingress-controller': {
+    role: 'system:timonel:ingress-controller',
+    rules: [
+      r(['networking.k8s.io'], ['ingresses', 'ingressclasses'], READ),
+      r(['networking.k8s.io'], ['ingressclasses'], ['create']),
+      r(['networking.k8s.io'], ['ingresses/status'], ['patch', 'update']),
+      r([''], ['endpoints', 'secrets', 'services'], READ),
+      r(['discovery.k8s.io'], ['endpointslices'], READ),
+      EVENTS,
+    ],
+  },
+  // nodes run as their service accounts until they authenticate as system:node:<name> (then the Node authorizer applies)
+  'node-agent': { role: NODE_ROLE, rules: [] },
+  'simulated-nodes': { role: NODE_ROLE, rules: [] },
+};
 
 function clusterRole(name: string, rules: Rule[], extra: { labels?: Record<string, string>; aggregateFrom?: string } = {}): ClusterRole {
   const role: ClusterRole = {
@@ -111,6 +208,11 @@ export function bootstrapClusterRoles(): ClusterRole[] {
     clusterRole('system:service-account-issuer-discovery', [urls(['/.well-known/openid-configuration', '/openid/v1/jwks'], ['get'])]),
     clusterRole('system:auth-delegator', [r(['authentication.k8s.io'], ['tokenreviews'], ['create']), r(['authorization.k8s.io'], ['subjectaccessreviews'], ['create'])]),
     clusterRole(COMPONENTS_ROLE, [r(['*'], ['*'], ['*']), urls(['*'], ['*'])]),
+    clusterRole(NODE_ROLE, nodeRoleRules()),
+    clusterRole(NODE_BOOTSTRAPPER_ROLE, [r(['certificates.k8s.io'], ['certificatesigningrequests'], ['create', 'get', 'list', 'watch'])]),
+    ...Object.values(COMPONENT_ROLES)
+      .filter((c) => c.rules.length)
+      .map((c) => clusterRole(c.role, c.rules)),
   ];
 }
 
@@ -122,12 +224,23 @@ export function bootstrapClusterRoleBindings(componentServiceAccounts: readonly 
     binding('system:public-info-viewer', 'system:public-info-viewer', [group('system:authenticated'), group('system:unauthenticated')]),
     binding('system:monitoring', 'system:monitoring', [group('system:monitoring')]),
     binding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [group('system:serviceaccounts')]),
-    binding(
-      COMPONENTS_ROLE,
-      COMPONENTS_ROLE,
-      componentServiceAccounts.map((name) => ({ kind: 'ServiceAccount', name, namespace: 'kube-system' })),
-    ),
+    // upstream keeps this binding without subjects: nodes get their rights from the Node authorizer
+    binding(NODE_ROLE, NODE_ROLE, []),
+    binding('timonel:kubelet-bootstrap', NODE_BOOTSTRAPPER_ROLE, [group('system:bootstrappers')]),
+    ...componentBindings(componentServiceAccounts),
   ];
+}
+
+/** One binding per component role (components sharing a role share its binding); the rest to COMPONENTS_ROLE. */
+function componentBindings(names: readonly string[]): ClusterRoleBinding[] {
+  const byRole = new Map<string, string[]>();
+  for (const name of names) {
+    const role = COMPONENT_ROLES[name]?.role ?? COMPONENTS_ROLE;
+    byRole.set(role, [...(byRole.get(role) ?? []), name]);
+  }
+  return [...byRole].map(([role, accounts]) =>
+    binding(role === NODE_ROLE ? 'system:timonel:nodes' : role, role, accounts.map((name) => ({ kind: 'ServiceAccount', name, namespace: 'kube-system' }))),
+  );
 }
 
 const autoupdate = (o: KubeObject) => o.metadata?.annotations?.[AUTOUPDATE_ANNOTATION] !== 'false';

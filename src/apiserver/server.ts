@@ -8,12 +8,13 @@ import { defaultStorageClass } from './admission/default-storageclass.js';
 import { defaultTolerationSeconds } from './admission/default-tolerations.js';
 import { limitRanger } from './admission/limitrange.js';
 import { namespaceLifecycle } from './admission/namespace.js';
+import { nodeRestriction } from './admission/noderestriction.js';
 import { podSecurityAdmission } from './admission/podsecurity.js';
 import { resourceQuotaAdmission } from './admission/resourcequota.js';
 import { serviceAccountAdmission, type ServiceAccountAdmissionOptions } from './admission/serviceaccount.js';
 import { storageObjectInUseProtection } from './admission/storage-object-in-use-protection.js';
 import { serviceAllocator, type ServiceAllocatorOptions } from './admission/service-alloc.js';
-import { type Authenticator, unionAuthenticator } from './authn.js';
+import { type Authenticator, bootstrapTokenAuthenticator, unionAuthenticator } from './authn.js';
 import { installAuthorization } from './authz/index.js';
 import { installCustomResourceDefinitions } from './crd/index.js';
 import { installFieldManager } from './fieldmanager.js';
@@ -73,7 +74,9 @@ export interface NewApiServerOptions {
 export function newApiServer(o: NewApiServerOptions): ApiServer {
   const saKeys = new ServiceAccountTokenKeys({ keyPem: o.serviceAccountKeyPem, issuer: o.serviceAccountIssuer });
   const saAuthenticator = serviceAccountTokenAuthenticator(saKeys, registryLookup(() => api), o.log);
-  const api: ApiServer = new ApiServer({ ...o, authenticate: unionAuthenticator(o.authenticate, saAuthenticator), version: versionInfo() });
+  const lookup = registryLookup(() => api);
+  const bootstrapTokens = bootstrapTokenAuthenticator((ns, name) => lookup('secrets', ns, name), o.log);
+  const api: ApiServer = new ApiServer({ ...o, authenticate: unionAuthenticator(o.authenticate, saAuthenticator, bootstrapTokens), version: versionInfo() });
   installServiceAccountTokens(api, saKeys, o.serverAddress);
   installAuthorization(api, { alwaysAllow: o.anonymousIsAdmin, log: o.log });
   installStreaming(api);
@@ -83,6 +86,8 @@ export function newApiServer(o: NewApiServerOptions): ApiServer {
   installCustomResourceDefinitions(api, o.log);
   api.registry.admission.push(
     namespaceLifecycle(() => o.scheme.lookup('', 'v1', 'namespaces')),
+    // with the Node authorizer only: the insecure test mode lets one node identity run many simulated nodes
+    ...(o.anonymousIsAdmin ? [] : [nodeRestriction(() => o.scheme.lookup('', 'v1', 'nodes'))]),
     serviceAccountAdmission(() => o.scheme.lookup('', 'v1', 'serviceaccounts'), o.serviceAccountAdmission),
     limitRanger(() => o.scheme.lookup('', 'v1', 'limitranges')),
     podSecurityAdmission(() => o.scheme.lookup('', 'v1', 'namespaces')),

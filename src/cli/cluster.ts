@@ -366,7 +366,10 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   if (opts.localNode) {
     // as root with crun or runc; otherwise one line says why there is no node (the API keeps running)
     const clusterDNS = kubeDNSIP ? { ip: kubeDNSIP } : undefined;
-    nodeStarting = maybeStartLocalNode(componentTransport('node-agent'), api, { dataDir, log, nodeName: localNodeName, podCIDR: LOCAL_POD_CIDR, clusterDNS }).then(async (a) => {
+    // the node agent acts as its node (system:node:<name>): the Node authorizer and NodeRestriction limit it
+    const nodeTransport = inProcessTransport(acceptor, { username: `system:node:${localNodeName}`, groups: ['system:nodes'] });
+    transports.push(nodeTransport);
+    nodeStarting = maybeStartLocalNode(nodeTransport, api, { dataDir, log, nodeName: localNodeName, podCIDR: LOCAL_POD_CIDR, clusterDNS }).then(async (a) => {
       nodeAgent = a;
       if (!a) return;
       log(`node ${a.nodeName} ready to run pods as containers`);

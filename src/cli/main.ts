@@ -15,6 +15,8 @@ Commands:
   image     import, list and remove node images (timonel image --help)
   version   print the version
   kubeconfig  print a kubeconfig with a client certificate for a new user
+  token     create a bootstrap token for joining nodes (timonel token --help)
+  secrets   rotate the key of Secrets encrypted at rest (timonel secrets rotate)
 
 Flags for kubeconfig:
   --user NAME        the user name (certificate CN)
@@ -158,6 +160,8 @@ async function main(): Promise<void> {
       return;
     case 'kubeconfig':
       return kubeconfig(rest);
+    case 'token':
+      return (await import('./token.js')).runTokenCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write('timonel 0.1.0 (Kubernetes API v1.33)\n');

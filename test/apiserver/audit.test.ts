@@ -141,7 +141,8 @@ describe('audit log of a running server', () => {
     const [e] = await eventsOf(sa.headers['audit-id']);
     assert.equal(e.level, 'Request');
     assert.equal(e.verb, 'create');
-    assert.deepEqual(e.objectRef, { resource: 'serviceaccounts', namespace: 'default', apiVersion: 'v1' });
+    // the name comes from the request body, as upstream's LogRequestObject completes objectRef
+    assert.deepEqual(e.objectRef, { resource: 'serviceaccounts', namespace: 'default', name: 'robot', apiVersion: 'v1' });
     assert.equal(e.responseStatus?.code, 201);
     assert.deepEqual((e.requestObject as { metadata: unknown }).metadata, { name: 'robot', labels: { team: 'blue' } });
 
@@ -158,6 +159,7 @@ describe('audit log of a running server', () => {
       assert.ok(ev, `no event ${r.headers['audit-id']} in ${JSON.stringify(await events()).slice(-3000)}`);
       assert.equal(ev.level, 'Metadata');
       assert.equal(ev.requestObject, undefined);
+      assert.equal(ev.objectRef?.name, r === cm ? 'c1' : 's1');
     }
     const text = readFileSync(logPath, 'utf8');
     for (const secretText of ['hunter2-audit', 'correct-horse-audit', Buffer.from('correct-horse-audit').toString('base64'), 'cm-value-audit'])

@@ -6,6 +6,7 @@ import type { ApiServer } from '../handler.js';
 import { ClusterRoleAggregator } from './aggregation.js';
 import { rbacEscalationCheck } from './escalation.js';
 import { authorizationFilter } from './filter.js';
+import { NodeAuthorizer, NodeGraph } from './node.js';
 import { RBACAuthorizer, RBACCache } from './rbac.js';
 import { installAccessReviews } from './reviews.js';
 
@@ -38,7 +39,8 @@ export const authorizationOf = (api: ApiServer): InstalledAuthorization | undefi
 export function installAuthorization(api: ApiServer, o: AuthorizationOptions = {}): InstalledAuthorization {
   const log = o.log ?? (() => {});
   const cache = new RBACCache(api.registry.store);
-  const authorizer = new RBACAuthorizer(cache);
+  const nodeGraph = new NodeGraph(api.registry.store);
+  const authorizer = new RBACAuthorizer(cache, new NodeAuthorizer(nodeGraph));
   const enforcing = !o.alwaysAllow;
   api.authorize = authorizationFilter(enforcing ? authorizer : undefined);
   if (enforcing) api.registry.admission.push(rbacEscalationCheck(authorizer));
@@ -51,6 +53,7 @@ export function installAuthorization(api: ApiServer, o: AuthorizationOptions = {
     await previous;
     try {
       await cache.start();
+      await nodeGraph.start();
       if (clusterRoles && clusterRoleBindings) await ensureBootstrapPolicy(api.registry, { clusterRoles, clusterRoleBindings }, o.componentServiceAccounts);
       aggregator?.start();
       await aggregator?.sync();

@@ -4,6 +4,7 @@ import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding, Subject } from
 import { RBAC_GROUP } from '../../api/kinds/rbac.js';
 import type { Store, StoreEvent } from '../../storage/store.js';
 import type { UserInfo } from '../registry.js';
+import { nodeIdentity, type NodeAuthorizer } from './node.js';
 import { ruleAllows, type Attributes, type Rule } from './rules.js';
 
 export const SYSTEM_MASTERS = 'system:masters';
@@ -97,7 +98,11 @@ function describeSubject(s: Subject, bindingNamespace: string): string {
 export type RuleVisitor = (source: string, rule: Rule) => boolean | void;
 
 export class RBACAuthorizer {
-  constructor(readonly cache: RBACCache) {}
+  /** `node`: the Node authorizer, asked first (upstream --authorization-mode=Node,RBAC) */
+  constructor(
+    readonly cache: RBACCache,
+    readonly node?: NodeAuthorizer,
+  ) {}
 
   /** The rules of the role a binding refers to; undefined (with an error text) when it does not exist. */
   roleRules(kind: string, name: string, namespace: string): { rules?: Rule[]; error?: string } {
@@ -144,11 +149,24 @@ export class RBACAuthorizer {
   rulesFor(user: UserInfo, namespace: string): { rules: Rule[]; errors: string[] } {
     const rules: Rule[] = [];
     const errors = this.visitRules(user, namespace, (_s, r) => void rules.push(r));
+    if (this.node && nodeIdentity(user).isNode) errors.unshift('node authorizer does not support user rule resolution');
     return { rules, errors };
   }
 
   authorize(a: Attributes): Decision {
     if (a.user.groups.includes(SYSTEM_MASTERS)) return { allowed: true, reason: '' };
+    let nodeReason = '';
+    if (this.node) {
+      const d = this.node.authorize(a);
+      if (d.allowed) return d;
+      nodeReason = d.reason;
+    }
+    const d = this.authorizeRBAC(a);
+    if (d.allowed || !nodeReason) return d;
+    return { allowed: false, reason: d.reason ? `${nodeReason}\n${d.reason}` : nodeReason };
+  }
+
+  private authorizeRBAC(a: Attributes): Decision {
     let allowedBy = '';
     const errors = this.visitRules(a.user, a.namespace, (source, rule) => {
       if (!ruleAllows(a, rule)) return false;
