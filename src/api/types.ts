@@ -54,6 +54,13 @@ export interface Strategy<T extends object = KubeObject> {
   validate?(obj: T): FieldError[];
   /** Extra checks on update, e.g. immutable fields. */
   validateUpdate?(obj: T, old: T): FieldError[];
+  /**
+   * Validation of a /status write, used instead of `validate` and `validateUpdate` (the status strategy
+   * keeps the stored spec, so it need not be checked again). Without it a status write is validated in full.
+   */
+  validateStatusUpdate?(obj: T, old: T): FieldError[];
+  /** Validation of a pods/binding write, used instead of `validate` (only nodeName, annotations and a condition change). */
+  validateBinding?(obj: T, old: T): FieldError[];
   /** Extra `fieldSelector` fields (metadata.name and metadata.namespace are always there). */
   selectableFields?(obj: T): Record<string, string>;
   /** Table columns for `kubectl get`. Without one, NAME and AGE are printed. */

@@ -313,14 +313,19 @@ export class Registry {
     return obj;
   }
 
-  private validateOrThrow(info: KindInfo, obj: KubeObject, old?: KubeObject, skipUpdateRules = false): void {
+  private validateOrThrow(info: KindInfo, obj: KubeObject, old?: KubeObject, subresource?: string): void {
     const errs: FieldError[] = validateObjectMeta(obj.metadata, {
       namespaced: info.namespaced,
       nameValidator: info.nameValidator ?? nameIsDNSSubdomain,
     });
+    const s = info.strategy;
+    const narrow = !old ? undefined : subresource === 'status' ? s.validateStatusUpdate : subresource === 'binding' ? s.validateBinding : undefined;
     try {
-      errs.push(...(info.strategy.validate?.(obj) ?? []));
-      if (old && !skipUpdateRules) errs.push(...(info.strategy.validateUpdate?.(obj, old) ?? []));
+      if (narrow) errs.push(...narrow.call(s, obj, old!));
+      else {
+        errs.push(...(s.validate?.(obj) ?? []));
+        if (old && (!subresource || subresource === 'status')) errs.push(...(s.validateUpdate?.(obj, old) ?? []));
+      }
     } catch (e) {
       // A strategy tripping over a wrongly typed field is the client's mistake, not a server error.
       if (e instanceof StatusError) throw e;
@@ -536,7 +541,7 @@ export class Registry {
       }
     }
     if (info.generation && !deepEqual(specPart(out), specPart(old))) out.metadata!.generation = (om.generation ?? 0) + 1;
-    this.validateOrThrow(info, out, old, !!subresource && subresource !== 'status');
+    this.validateOrThrow(info, out, old, subresource);
     return out;
   }
 

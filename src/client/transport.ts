@@ -78,18 +78,31 @@ async function readAll(res: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function* splitLines(res: IncomingMessage, closed: () => boolean): AsyncGenerator<string> {
+/** Trims only when the line has surrounding whitespace (server lines have none), saving a copy per line. */
+const trimLine = (l: string): string => (l.length > 0 && l.charCodeAt(0) > 32 && l.charCodeAt(l.length - 1) > 32 ? l : l.trim());
+
+export async function* splitLines(res: AsyncIterable<Buffer>, closed: () => boolean): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8');
   let pending = '';
   try {
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      pending += decoder.write(chunk);
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
+    for await (const chunk of res) {
+      const text = decoder.write(chunk);
+      let nl = text.indexOf('\n');
+      if (nl < 0) {
+        pending += text;
+        continue;
+      }
+      // the first line completes what is pending; the others are sliced from this chunk's text only
+      const first = trimLine(pending + text.slice(0, nl));
+      pending = '';
+      if (first) yield first;
+      let start = nl + 1;
+      while ((nl = text.indexOf('\n', start)) >= 0) {
+        const line = trimLine(text.slice(start, nl));
+        start = nl + 1;
         if (line) yield line;
       }
+      pending = start < text.length ? text.slice(start) : '';
     }
   } catch (e) {
     if (closed()) return;

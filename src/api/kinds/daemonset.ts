@@ -33,6 +33,7 @@ import {
   statusOf,
   validateAlwaysRestartTemplate,
   validatePositiveIntOrPercent,
+  nonNegativeStatus,
 } from './workload-common.js';
 
 /** apps/v1 keeps the internal spec.templateGeneration in this annotation. */
@@ -169,6 +170,7 @@ export const daemonSetKind: KindInfo<DaemonSet> = {
     },
     validate: validateDaemonSet,
     validateUpdate: validateDaemonSetUpdate,
+    validateStatusUpdate: nonNegativeStatus('currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady', 'updatedNumberScheduled', 'numberAvailable', 'numberUnavailable', 'collisionCount'),
     table: {
       columns: [
         NAME_COLUMN,

@@ -28,6 +28,7 @@ import {
   validatePositiveIntOrPercent,
   validateTemplateForReplicaSet,
   validateWorkloadSelector,
+  nonNegativeStatus,
 } from './workload-common.js';
 
 const unset = (v: unknown) => v === undefined || v === null;
@@ -148,6 +149,7 @@ export const deploymentKind: KindInfo<Deployment> = {
     },
     validate: validateDeployment,
     validateUpdate: (d, old) => immutable(specOf(d).selector, specOf(old).selector, 'spec.selector'),
+    validateStatusUpdate: nonNegativeStatus('replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas', 'collisionCount'),
     table: {
       columns: [
         NAME_COLUMN,
@@ -218,6 +220,7 @@ export const replicaSetKind: KindInfo<ReplicaSet> = {
     },
     validate: validateReplicaSet,
     validateUpdate: (rs, old) => immutable(specOf(rs).selector, specOf(old).selector, 'spec.selector'),
+    validateStatusUpdate: nonNegativeStatus('replicas', 'fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'),
     selectableFields: (rs) => ({ 'status.replicas': String(num(statusOf(rs).replicas)) }),
     table: {
       columns: [

@@ -30,6 +30,7 @@ import {
   specOf,
   statusOf,
   templateLabelsOf,
+  nonNegativeStatus,
 } from './workload-common.js';
 
 export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
@@ -444,6 +445,7 @@ export const jobKind: KindInfo<Job> = {
     },
     validate: validateJob,
     validateUpdate: validateJobUpdate,
+    validateStatusUpdate: nonNegativeStatus('active', 'succeeded', 'failed', 'ready', 'terminating'),
     selectableFields: (job) => ({ 'status.successful': String(num(statusOf(job).succeeded)) }),
     table: {
       columns: [
@@ -554,6 +556,7 @@ export const cronJobKind: KindInfo<CronJob> = {
       (cj as Obj).status = {};
     },
     validate: validateCronJob,
+    validateStatusUpdate: nonNegativeStatus(),
     table: {
       columns: [
         NAME_COLUMN,

@@ -2,7 +2,8 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { type FieldError, required, invalidValue, forbidden } from '../errors.js';
 import type { KindInfo, TableCell } from '../types.js';
 import { formatAge } from '../names.js';
-import { type Obj, isObj, dig, digStr, digList, inclusiveRangeError, jsonEqual, clone } from './checks.js';
+import { type Obj, isObj, dig, digStr, digList, inclusiveRangeError, jsonEqual, clone, ipErrors } from './checks.js';
+import { dns1123SubdomainErrors, qualifiedNameErrors } from '../validation.js';
 import {
   defaultPodSpec,
   validatePodSpec,
@@ -120,13 +121,17 @@ function validateOnlyAddedTolerations(next: unknown, prev: unknown, path: string
   return validateTolerations(next, path);
 }
 
-function validatePodUpdate(pod: Pod, old: Pod): FieldError[] {
-  const errs: FieldError[] = [];
+function validateMirrorAnnotationUpdate(pod: Pod, old: Pod, errs: FieldError[]): void {
   const nm = pod.metadata?.annotations ?? {};
   const om = old.metadata?.annotations ?? {};
   if (MIRROR_POD in om && nm[MIRROR_POD] !== om[MIRROR_POD])
     errs.push(forbidden(`metadata.annotations[${MIRROR_POD}]`, 'may not remove or update mirror pod annotation'));
   if (MIRROR_POD in nm && !(MIRROR_POD in om)) errs.push(forbidden(`metadata.annotations[${MIRROR_POD}]`, 'may not add mirror pod annotation'));
+}
+
+function validatePodUpdate(pod: Pod, old: Pod): FieldError[] {
+  const errs: FieldError[] = [];
+  validateMirrorAnnotationUpdate(pod, old, errs);
 
   const spec = isObj(pod.spec) ? (pod.spec as unknown as Obj) : {};
   const oldSpec = isObj(old.spec) ? (old.spec as unknown as Obj) : {};
@@ -203,6 +208,74 @@ function validatePodUpdate(pod: Pod, old: Pod): FieldError[] {
     const diff = specDiff(oldSpec, munged).join('\n');
     errs.push(forbidden('spec', `pod updates may not change fields other than ${UPDATABLE_FIELDS.join(',')}\n${diff}`));
   }
+  return errs;
+}
+
+/** `validatePodIPs`/`validateHostIPs`: valid addresses, at most one per family, no duplicates. */
+function validateStatusIPs(status: Obj, field: string, errs: FieldError[]): void {
+  const ips = digList(status, field);
+  const path = `status.${field}`;
+  ips.forEach((x, i) => errs.push(...ipErrors(`${path}[${i}]`, digStr(x, 'ip'))));
+  if (ips.length < 2) return;
+  const v6 = ips.map((x) => digStr(x, 'ip').includes(':'));
+  if (ips.length > 2 || v6[0] === v6[1]) errs.push(invalidValue(path, ips, 'may specify no more than one IP for each IP family'));
+  const seen = new Set<string>();
+  ips.forEach((x, i) => {
+    const ip = digStr(x, 'ip');
+    if (seen.has(ip)) errs.push({ field: `${path}[${i}]`, type: 'FieldValueDuplicate', value: x });
+    seen.add(ip);
+  });
+}
+
+/** `ValidateContainerStateTransition`: a container that may not restart stays terminated. */
+function validateStateTransitions(next: unknown[], prev: unknown[], path: string, restartPolicy: string, mayRestart: (name: string) => boolean, errs: FieldError[]): void {
+  if (restartPolicy === 'Always') return;
+  prev.forEach((os, i) => {
+    const term = dig(os, 'state', 'terminated');
+    if (!isObj(term)) return;
+    const name = digStr(os, 'name');
+    if (mayRestart(name)) return;
+    if ((Number(term.exitCode) || 0) !== 0 && restartPolicy === 'OnFailure') return;
+    for (const ns of next)
+      if (digStr(ns, 'name') === name && !isObj(dig(ns, 'state', 'terminated')))
+        errs.push(forbidden(`${path}[${i}].state`, 'may not be transitioned to non-terminated state'));
+  });
+}
+
+const SYSTEM_POD_CONDITIONS = new Set(['PodScheduled', 'Ready', 'Initialized']);
+
+/**
+ * `ValidatePodStatusUpdate`: a /status write only changes status and annotations (the status strategy
+ * copies the spec from the stored pod), so the spec is not validated again.
+ */
+function validatePodStatusUpdate(pod: Pod, old: Pod): FieldError[] {
+  const errs: FieldError[] = [];
+  validateMirrorAnnotationUpdate(pod, old, errs);
+  errs.push(...validatePodSpecificAnnotations(pod.metadata?.annotations, pod.spec, 'metadata.annotations'));
+  if (digStr(pod.spec, 'nodeName') !== digStr(old.spec, 'nodeName')) errs.push(forbidden('status.nodeName', 'may not be changed directly'));
+  const status = isObj(pod.status) ? (pod.status as Obj) : {};
+  digList(status, 'conditions').forEach((c, i) => {
+    const type = digStr(c, 'type');
+    if (SYSTEM_POD_CONDITIONS.has(type)) return;
+    for (const m of qualifiedNameErrors(type)) errs.push(invalidValue(`status.conditions[${i}].Type`, type, m));
+  });
+  const nominated = digStr(status, 'nominatedNodeName');
+  if (nominated && nominated !== digStr(old.status, 'nominatedNodeName'))
+    for (const m of dns1123SubdomainErrors(nominated)) errs.push(invalidValue('status.nominatedNodeName', nominated, m));
+  const restartPolicy = digStr(old.spec, 'restartPolicy');
+  validateStateTransitions(digList(status, 'containerStatuses'), digList(old.status, 'containerStatuses'), 'status.containerStatuses', restartPolicy, () => false, errs);
+  const sidecars = new Set(containersOf(isObj(old.spec) ? (old.spec as unknown as Obj) : {}, 'initContainers').filter(restartable).map((c) => c.name));
+  validateStateTransitions(digList(status, 'initContainerStatuses'), digList(old.status, 'initContainerStatuses'), 'status.initContainerStatuses', restartPolicy, (n) => sidecars.has(n), errs);
+  validateStatusIPs(status, 'podIPs', errs);
+  validateStatusIPs(status, 'hostIPs', errs);
+  return errs;
+}
+
+/** pods/binding sets only spec.nodeName, annotations and the PodScheduled condition; the rest of the spec is as stored. */
+function validatePodBinding(pod: Pod, _old: Pod): FieldError[] {
+  const errs = validatePodSpecificAnnotations(pod.metadata?.annotations, pod.spec, 'metadata.annotations');
+  if (pod.spec?.nodeName && digList(pod.spec, 'schedulingGates').length > 0)
+    errs.push(forbidden('spec.nodeName', 'cannot be set until all schedulingGates have been cleared'));
   return errs;
 }
 
@@ -408,6 +481,8 @@ export const podKind: KindInfo<Pod> = {
     },
     validate: validatePod,
     validateUpdate: validatePodUpdate,
+    validateStatusUpdate: validatePodStatusUpdate,
+    validateBinding: validatePodBinding,
     selectableFields(pod) {
       const spec = pod.spec as unknown;
       return {

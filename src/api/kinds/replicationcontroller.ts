@@ -20,6 +20,7 @@ import {
   specOf,
   statusOf,
   templateLabelsOf,
+  nonNegativeStatus,
 } from './workload-common.js';
 
 const unset = (v: unknown) => v === undefined || v === null;
@@ -138,6 +139,7 @@ export const replicationControllerKind: KindInfo<ReplicationController> = {
       (rc as unknown as Obj).status = { replicas: 0 };
     },
     validate: validateReplicationController,
+    validateStatusUpdate: nonNegativeStatus('replicas', 'fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'),
     selectableFields: (rc) => ({ 'status.replicas': String(num(statusOf(rc).replicas)) }),
     table: {
       columns: [

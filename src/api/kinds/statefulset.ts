@@ -27,6 +27,7 @@ import {
   validateAlwaysRestartTemplate,
   validatePositiveIntOrPercent,
   validateWorkloadSelector,
+  nonNegativeStatus,
 } from './workload-common.js';
 
 const unset = (v: unknown) => v === undefined || v === null;
@@ -178,6 +179,7 @@ export const statefulSetKind: KindInfo<StatefulSet> = {
     },
     validate: validateStatefulSet,
     validateUpdate: validateStatefulSetUpdate,
+    validateStatusUpdate: nonNegativeStatus('replicas', 'readyReplicas', 'currentReplicas', 'updatedReplicas', 'availableReplicas', 'collisionCount'),
     table: {
       columns: [
         NAME_COLUMN,

@@ -50,6 +50,22 @@ export const statusOf = (o: object): Obj => {
   return isObj(s) ? s : {};
 };
 
+/**
+ * A workload's /status validation: its counters may not be negative. The spec and template are not
+ * checked again since a status write keeps them as stored.
+ */
+export const nonNegativeStatus =
+  (...fields: string[]) =>
+  (o: object): FieldError[] => {
+    const status = statusOf(o);
+    const errs: FieldError[] = [];
+    for (const f of ['observedGeneration', ...fields]) {
+      const v = status[f];
+      if (typeof v === 'number' && v < 0) errs.push(invalidValue(`status.${f}`, v, IS_NEGATIVE_ERROR));
+    }
+    return errs;
+  };
+
 /** A number read for printing: 0 when absent or not a number. */
 export const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 

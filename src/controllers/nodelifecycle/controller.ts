@@ -8,6 +8,8 @@
 // Health is judged by when this controller saw a heartbeat change (its clock), not by the timestamps
 // kubelets write, as upstream does, so clock skew between machines does not matter. Instead of
 // polling every node-monitor-period, each node is requeued for the moment its grace period runs out.
+// A heartbeat (a Lease renewal, or a node update that only moves lastHeartbeatTime) while that
+// requeue is pending only records the time: the pending sync looks at it and requeues again.
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { Node, NodeCondition, Pod, PodCondition, Taint } from 'kubernetes-types/core/v1.js';
 import { nowRFC3339 } from '../../api/names.js';
@@ -56,7 +58,6 @@ interface NodeHealth {
   leaseRenewTime?: number;
 }
 
-const clone = <T>(v: T): T => structuredClone(v);
 const nodeRef = (node: Node): Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: node.metadata?.name, uid: node.metadata?.uid } });
 const podRef = (pod: Pod): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: pod.metadata?.namespace, name: pod.metadata?.name, uid: pod.metadata?.uid } });
 const leaseTime = (l: Lease | undefined) => {
@@ -99,11 +100,15 @@ export class NodeLifecycleController implements Controller {
     this.pods = podsByNode(ctx);
     this.nodes.addEventHandler({
       onAdd: (n) => this.onNode(n, false),
-      onUpdate: (_old, n) => this.onNode(n, false),
+      onUpdate: (old, n) => this.onNode(n, false, old),
       onDelete: (n) => this.onNode(n, true),
     });
     const onLease = (l: Lease) => {
-      if (l.metadata?.namespace === NODE_LEASE_NAMESPACE) this.enqueueNode(l.metadata?.name);
+      const name = l.metadata?.name;
+      if (l.metadata?.namespace !== NODE_LEASE_NAMESPACE || !name) return;
+      const h = this.health.get(name);
+      if (h && this.syncPending(name)) this.observeLease(h, l);
+      else this.enqueueNode(name);
     };
     this.leases.addEventHandler({ onAdd: onLease, onUpdate: (_old, l) => onLease(l) });
     this.pods.addEventHandler({
@@ -129,8 +134,8 @@ export class NodeLifecycleController implements Controller {
     await this.taintEviction?.stop();
   }
 
-  /** Keeps the disruption counts (nodes counted, of which not Ready) and queues the node. */
-  private onNode(n: Node, deleted: boolean): void {
+  /** Keeps the disruption counts (nodes counted, of which not Ready) and queues the node unless only its heartbeat moved. */
+  private onNode(n: Node, deleted: boolean, old?: Node): void {
     const name = n.metadata?.name;
     if (!name) return;
     if (deleted || n.metadata?.labels?.[LABEL_EXCLUDE_DISRUPTION] !== undefined) {
@@ -141,7 +146,38 @@ export class NodeLifecycleController implements Controller {
       if (nodeCondition(n, 'Ready')?.status === 'True') this.notReady.delete(name);
       else this.notReady.add(name);
     }
-    this.enqueueNode(name);
+    const h = this.health.get(name);
+    if (old && h && !deleted && onlyHeartbeatMoved(old, n) && this.syncPending(name)) this.observeHeartbeat(h, n);
+    else this.enqueueNode(name);
+  }
+
+  /** Whether a sync of the node is already due (its grace period timer), which will look at what changed. */
+  private syncPending(name: string): boolean {
+    return this.delayed.dueAt(NODE_KEY + name) !== undefined;
+  }
+
+  /** Records a Ready heartbeat: a new lastHeartbeatTime refreshes the probe time. */
+  private observeHeartbeat(h: NodeHealth, node: Node, now = this.ctx.clock.now()): void {
+    const ready = nodeCondition(node, 'Ready');
+    if (ready) {
+      if (h.ready && h.ready.lastHeartbeatTime === ready.lastHeartbeatTime) return;
+      if (!h.ready || h.ready.lastTransitionTime !== ready.lastTransitionTime) h.readyTransitionTimestamp = now;
+      h.probeTimestamp = now;
+      h.ready = { lastHeartbeatTime: ready.lastHeartbeatTime, lastTransitionTime: ready.lastTransitionTime };
+    } else if (h.ready) {
+      h.probeTimestamp = now;
+      h.readyTransitionTimestamp = now;
+      h.ready = undefined;
+    }
+  }
+
+  /** Records a Lease renewal newer than the last one seen. */
+  private observeLease(h: NodeHealth, lease: Lease | undefined, now = this.ctx.clock.now()): void {
+    const renewed = leaseTime(lease);
+    if (renewed !== undefined && (h.leaseRenewTime === undefined || h.leaseRenewTime < renewed)) {
+      h.leaseRenewTime = renewed;
+      h.probeTimestamp = now;
+    }
   }
 
   private enqueueNode(name: string | undefined): void {
@@ -183,12 +219,12 @@ export class NodeLifecycleController implements Controller {
       return;
     }
     this.updateDisruption();
-    const observedReady = clone(nodeCondition(cached, 'Ready'));
+    const observedReady = nodeCondition(cached, 'Ready')?.status;
     const { node, gracePeriodMs } = await this.tryUpdateNodeHealth(cached);
     const currentReady = nodeCondition(node, 'Ready');
 
     if (currentReady) {
-      if (currentReady.status !== 'True' && observedReady?.status === 'True') {
+      if (currentReady.status !== 'True' && observedReady === 'True') {
         this.recorder.event(nodeRef(node), 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
         this.podsToMark.add(name);
       }
@@ -216,28 +252,17 @@ export class NodeLifecycleController implements Controller {
     const ready = nodeCondition(cached, 'Ready');
     const gracePeriodMs = ready ? this.graceMs : this.startupGraceMs;
     let h = this.health.get(name);
-    const seen = ready ? { lastHeartbeatTime: ready.lastHeartbeatTime, lastTransitionTime: ready.lastTransitionTime } : undefined;
     if (!h) {
       this.recorder.event(nodeRef(cached), 'Normal', 'RegisteredNode', `Node ${name} event: Registered Node ${name} in Controller`);
       // a node never seen: it gets a whole grace period from now (from its creation when it never posted status)
       const created = cached.metadata?.creationTimestamp ? Date.parse(cached.metadata.creationTimestamp) : NaN;
       const start = !ready && !Number.isNaN(created) ? Math.min(now, created) : now;
-      h = { probeTimestamp: start, readyTransitionTimestamp: start, ready: seen };
+      h = { probeTimestamp: start, readyTransitionTimestamp: start, ready: ready ? { lastHeartbeatTime: ready.lastHeartbeatTime, lastTransitionTime: ready.lastTransitionTime } : undefined };
       this.health.set(name, h);
-    } else if (seen && (!h.ready || h.ready.lastHeartbeatTime !== seen.lastHeartbeatTime)) {
-      if (!h.ready || h.ready.lastTransitionTime !== seen.lastTransitionTime) h.readyTransitionTimestamp = now;
-      h.probeTimestamp = now;
-      h.ready = seen;
-    } else if (!seen && h.ready) {
-      h.probeTimestamp = now;
-      h.readyTransitionTimestamp = now;
-      h.ready = undefined;
+    } else {
+      this.observeHeartbeat(h, cached, now);
     }
-    const renewed = leaseTime(this.leases.getByName(NODE_LEASE_NAMESPACE, name));
-    if (renewed !== undefined && (h.leaseRenewTime === undefined || h.leaseRenewTime < renewed)) {
-      h.leaseRenewTime = renewed;
-      h.probeTimestamp = now;
-    }
+    this.observeLease(h, this.leases.getByName(NODE_LEASE_NAMESPACE, name), now);
     if (!(now > h.probeTimestamp + gracePeriodMs)) return { node: cached, gracePeriodMs };
 
     const stamp = nowRFC3339(now);
@@ -257,7 +282,8 @@ export class NodeLifecycleController implements Controller {
         lastTransitionTime: stamp,
       });
     }
-    const node: Node = { ...clone(cached), status: { ...clone(cached.status), conditions } };
+    // shallow copies: the cached node is shared with other informer handlers and is never changed here
+    const node: Node = { ...cached, status: { ...cached.status, conditions } };
     if (JSON.stringify(nodeCondition(node, 'Ready')) === JSON.stringify(ready)) return { node: cached, gracePeriodMs };
     const updated = await this.ctx.client.resource<Node>(RESOURCES.nodes).updateStatus(node);
     const r = nodeCondition(updated, 'Ready');
@@ -299,9 +325,8 @@ export class NodeLifecycleController implements Controller {
   private async markPodNotReady(pod: Pod): Promise<void> {
     const cond = pod.status?.conditions?.find((c) => c.type === 'Ready');
     if (!cond || cond.status === 'False') return;
-    const status = clone(pod.status!);
     const next: PodCondition = { ...cond, status: 'False', lastTransitionTime: nowRFC3339(this.ctx.clock.now()) };
-    status.conditions = status.conditions!.map((c) => (c.type === 'Ready' ? next : c));
+    const status = { ...pod.status, conditions: pod.status!.conditions!.map((c) => (c.type === 'Ready' ? next : c)) };
     try {
       await this.ctx.client.resource<Pod>(RESOURCES.pods, pod.metadata?.namespace).updateStatus({ ...pod, status });
     } catch (e) {
@@ -319,6 +344,32 @@ export class NodeLifecycleController implements Controller {
     const ready = nodeCondition(this.nodes.get(nodeName), 'Ready');
     if (ready && ready.status !== 'True') await this.markPodNotReady(pod);
   }
+}
+
+/**
+ * Whether a node update changed nothing this controller acts on but heartbeat times: the same
+ * conditions (type, status, reason, transition), taints, unschedulable and disruption exclusion.
+ */
+export function onlyHeartbeatMoved(old: Node, n: Node): boolean {
+  if (old.spec?.unschedulable !== n.spec?.unschedulable) return false;
+  if ((old.metadata?.labels?.[LABEL_EXCLUDE_DISRUPTION] === undefined) !== (n.metadata?.labels?.[LABEL_EXCLUDE_DISRUPTION] === undefined)) return false;
+  const oc = old.status?.conditions ?? [];
+  const nc = n.status?.conditions ?? [];
+  if (oc.length !== nc.length) return false;
+  for (let i = 0; i < oc.length; i++) {
+    const a = oc[i];
+    const b = nc[i];
+    if (a.type !== b.type || a.status !== b.status || a.reason !== b.reason || a.lastTransitionTime !== b.lastTransitionTime) return false;
+  }
+  const ot = old.spec?.taints ?? [];
+  const nt = n.spec?.taints ?? [];
+  if (ot.length !== nt.length) return false;
+  for (let i = 0; i < ot.length; i++) {
+    const a = ot[i];
+    const b = nt[i];
+    if (a.key !== b.key || a.value !== b.value || a.effect !== b.effect || a.timeAdded !== b.timeAdded) return false;
+  }
+  return true;
 }
 
 export function nodeLifecycleControllerWith(opts: NodeLifecycleOptions = {}): ControllerFactory {
