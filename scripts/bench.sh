@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark in bench/ in sequence, then prints a markdown summary table (npm run bench).
 #   BENCH_SHORT=1            15 s of mixed load instead of 60 s, shorter runs elsewhere
-#   BENCH_ONLY="get watch"   only these (get create-list watch mixed startup apply patch scheduler deployment ingress authz)
+#   BENCH_ONLY="get watch"   only these (get create-list watch mixed startup apply patch scheduler deployment ingress authz pods dns proxy)
 #   BENCH_DIST=DIR           run the server built in DIR instead of dist/ (no rebuild)
 #   BENCH_PIN=0              no CPU pinning (default: server on CPU 0, load generators on CPU 1)
 #   BENCH_SERVER_NODE_FLAGS  node flags for the server under test, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
@@ -10,7 +10,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$REPO"
 
-BENCHES=(get create-list watch mixed startup apply patch scheduler deployment ingress authz)
+BENCHES=(get create-list watch mixed startup apply patch scheduler deployment ingress authz pods dns proxy)
 if [[ -n "${BENCH_ONLY:-}" ]]; then read -r -a BENCHES <<<"$BENCH_ONLY"; fi
 for b in "${BENCHES[@]}"; do
   [[ -f "bench/$b.ts" ]] || { echo "bench.sh: no benchmark bench/$b.ts" >&2; exit 2; }
@@ -34,6 +34,15 @@ if [[ " ${BENCHES[*]} " == *" ingress "* ]] && ! command -v nginx >/dev/null 2>&
   if [[ $EUID -ne 0 ]] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo -n); fi
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null 2>&1 ||
     echo "bench: could not install nginx; the ingress benchmark will report it" >&2
+fi
+
+# bench/pods.ts compares against Debian's containerd (run on its own temporary root and socket, never as a service)
+if [[ " ${BENCHES[*]} " == *" pods "* ]] && ! command -v containerd >/dev/null 2>&1; then
+  echo "bench: installing containerd (Debian package)" >&2
+  SUDO=()
+  if [[ $EUID -ne 0 ]] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo -n); fi
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd >/dev/null 2>&1 ||
+    echo "bench: could not install containerd; the pods benchmark reports Timonel alone" >&2
 fi
 
 # 1,000 watch streams need as many sockets in the server and in the load process.

@@ -16,7 +16,7 @@ import { isAlreadyExists, isNotFound, type RestClient } from '../client/rest.js'
 import { RESOURCES, SharedInformers } from '../client/shared.js';
 import type { Transport } from '../client/transport.js';
 import { runWorkers, WorkQueue } from '../client/workqueue.js';
-import { handleRequest, handleUpgrade, upstreamAgent, type Endpoint, type ProxyContext, type ResolvedBackend } from './proxy.js';
+import { handleRequest, handleUpgrade, upstreams, type Endpoint, type ProxyContext, type ResolvedBackend } from './proxy.js';
 import {
   ANNOTATION_IS_DEFAULT_CLASS,
   buildRouteTable,
@@ -234,7 +234,7 @@ export async function startIngressController(transport: Transport, opts: Ingress
     return { ok: true, endpoints, rr: { next: 0 } };
   };
 
-  const agent = upstreamAgent();
+  const up = upstreams();
   let httpsPort: number | undefined;
   const ctx: ProxyContext = {
     table: () => table,
@@ -269,8 +269,8 @@ export async function startIngressController(transport: Transport, opts: Ingress
     },
   });
   const wire = (server: HttpServer | HttpsServer, scheme: 'http' | 'https', port: () => number) => {
-    server.on('request', (req, res) => handleRequest(ctx, agent, scheme, port(), req, res));
-    server.on('checkContinue', (req, res) => handleRequest(ctx, agent, scheme, port(), req, res));
+    server.on('request', (req, res) => handleRequest(ctx, up, scheme, port(), req, res));
+    server.on('checkContinue', (req, res) => handleRequest(ctx, up, scheme, port(), req, res));
     server.on('upgrade', (req, socket, head) => {
       // upgraded connections leave the server's bookkeeping: stop() ends them itself
       upgraded.add(socket);
@@ -358,7 +358,8 @@ export async function startIngressController(transport: Transport, opts: Ingress
       statusQueue.shutDown();
       for (const s of upgraded) s.destroy();
       await Promise.all([closeServer(httpServer), closeServer(httpsServer)]);
-      agent.destroy();
+      up.agent.destroy();
+      up.pool.destroy();
       await workers;
       await informers.stop();
       syncWaiters.splice(0).forEach((w) => w());

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { matchRoute, normalizeHost, rewritePath, type Match, type Route, type RouteTable, type ServiceBackendRef } from './routing.js';
+import { UpstreamPool, type UpstreamRequest } from './upstream.js';
 
 export interface Endpoint {
   host: string;
@@ -27,7 +28,16 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 
 const UPSTREAM_TIMEOUT_MS = 60_000;
 
-export const upstreamAgent = () => new Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 512, scheduling: 'lifo' });
+/** Connections to endpoints: a raw keep-alive pool for bodiless requests, Node's Agent for the others. */
+export interface Upstreams {
+  agent: Agent;
+  pool: UpstreamPool;
+}
+
+export const upstreams = (): Upstreams => ({
+  agent: new Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 512, scheduling: 'lifo' }),
+  pool: new UpstreamPool({ timeoutMs: UPSTREAM_TIMEOUT_MS }),
+});
 
 // ---- pages ----
 
@@ -132,6 +142,28 @@ function forwardedHeaders(req: IncomingMessage, scheme: Scheme, hostHeader: stri
   return out;
 }
 
+/** The same headers as forwardedHeaders, as a request head for the raw pool. */
+function requestHead(req: IncomingMessage, path: string, scheme: Scheme, hostHeader: string, listenerPort: number): string {
+  let head = `${req.method} ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n`;
+  const raw = req.rawHeaders;
+  let requestId: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (HOP_BY_HOP.has(lower) || lower.startsWith('x-forwarded-') || lower === 'x-real-ip') continue;
+    if (lower === 'x-request-id') {
+      requestId = raw[i + 1];
+      continue;
+    }
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  const remote = req.socket.remoteAddress ?? '';
+  return (
+    head +
+    `X-Request-ID: ${requestId ?? requestID()}\r\nX-Real-IP: ${remote}\r\nX-Forwarded-For: ${remote}\r\nX-Forwarded-Host: ${hostHeader}\r\n` +
+    `X-Forwarded-Port: ${listenerPort}\r\nX-Forwarded-Proto: ${scheme}\r\nX-Forwarded-Scheme: ${scheme}\r\n\r\n`
+  );
+}
+
 function pickEndpoint(b: Extract<ResolvedBackend, { ok: true }>): Endpoint {
   const ep = b.endpoints[b.rr.next % b.endpoints.length];
   b.rr.next = (b.rr.next + 1) % b.endpoints.length;
@@ -152,9 +184,36 @@ const retryable = (e: NodeJS.ErrnoException, reused: boolean) => e.code === 'ECO
 
 // ---- plain requests ----
 
+/** The request headers the data path looks at, from one pass over rawHeaders (req.headers is built lazily: never asked for). */
+interface RequestFacts {
+  host: string;
+  contentLength?: string;
+  chunked: boolean;
+  expectContinue: boolean;
+}
+
+function requestFacts(raw: string[]): RequestFacts {
+  const f: RequestFacts = { host: '', chunked: false, expectContinue: false };
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    // cheap length filter first: host (4), expect (6), content-length (14), transfer-encoding (17)
+    const n = name.length;
+    if (n !== 4 && n !== 6 && n !== 14 && n !== 17) continue;
+    const lower = name.toLowerCase();
+    if (lower === 'host') host ??= raw[i + 1];
+    else if (lower === 'content-length') f.contentLength ??= raw[i + 1];
+    else if (lower === 'transfer-encoding') f.chunked = true;
+    else if (lower === 'expect' && /100-continue/i.test(raw[i + 1])) f.expectContinue = true;
+  }
+  f.host = host ?? '';
+  return f;
+}
+
 /** Serves one request arriving on a listener. */
-export function handleRequest(ctx: ProxyContext, agent: Agent, scheme: Scheme, listenerPort: number, req: IncomingMessage, res: ServerResponse): void {
-  const hostHeader = req.headers.host ?? '';
+export function handleRequest(ctx: ProxyContext, up: Upstreams, scheme: Scheme, listenerPort: number, req: IncomingMessage, res: ServerResponse): void {
+  const facts = requestFacts(req.rawHeaders);
+  const hostHeader = facts.host;
   let d: Decision;
   try {
     d = decide(ctx, req, scheme, hostHeader);
@@ -167,18 +226,73 @@ export function handleRequest(ctx: ProxyContext, agent: Agent, scheme: Scheme, l
     return sendPage(res, d.status, d.detail, d.headers);
   }
   const limit = d.target.route.maxBodyBytes;
-  const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : undefined;
+  const declared = facts.contentLength !== undefined ? Number(facts.contentLength) : undefined;
   if (limit > 0 && declared !== undefined && declared > limit) {
     req.resume();
     return sendPage(res, 413, undefined, { Connection: 'close' });
   }
   // `Expect: 100-continue` is answered here, once the body is known to be acceptable
-  if (req.headers.expect !== undefined && /100-continue/i.test(req.headers.expect)) res.writeContinue();
+  if (facts.expectContinue) res.writeContinue();
+  const hasBody = declared !== undefined ? declared > 0 : facts.chunked;
+  if (!hasBody) {
+    req.resume();
+    // a request without a body can go to the next endpoint if this one refuses
+    const attempts = Math.min(d.backend.endpoints.length, 3) + 1;
+    return sendBodiless(up.pool, req, res, d.target, d.backend, requestHead(req, d.target.path, scheme, hostHeader, listenerPort), attempts);
+  }
   const headers = forwardedHeaders(req, scheme, hostHeader, listenerPort, false);
-  const hasBody = declared !== undefined ? declared > 0 : req.headers['transfer-encoding'] !== undefined;
-  // a request whose body was not sent yet can go to the next endpoint if this one refuses
-  const attempts = hasBody ? 1 : Math.min(d.backend.endpoints.length, 3) + 1;
-  send(ctx, agent, req, res, d.target, d.backend, headers, hasBody, limit, attempts);
+  send(ctx, up.agent, req, res, d.target, d.backend, headers, hasBody, limit, 1);
+}
+
+function upstreamFailed(res: ServerResponse, t: Target, ep: Endpoint, e: NodeJS.ErrnoException): void {
+  if (res.headersSent || res.destroyed) return void res.destroy();
+  const svc = `${t.ref.namespace}/${t.ref.service}`;
+  if (e.code === 'ETIMEDOUT') return sendPage(res, 504, `Service ${svc} did not answer in time (${ep.host}:${ep.port}).`);
+  if (e.code === 'EBODYTOOLARGE') return sendPage(res, 413, undefined, { Connection: 'close' });
+  sendPage(res, 502, `Service ${svc}: ${ep.host}:${ep.port}: ${e.code ?? e.message}.`);
+}
+
+function sendBodiless(
+  pool: UpstreamPool,
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+  backend: Extract<ResolvedBackend, { ok: true }>,
+  head: string,
+  attemptsLeft: number,
+): void {
+  const ep = pickEndpoint(backend);
+  let handle: UpstreamRequest | undefined;
+  const onDrain = () => handle?.resume();
+  handle = pool.request(ep, head, req.method === 'HEAD', {
+    onHead(h) {
+      try {
+        res.writeHead(h.status, h.reason, responseHeaders(h.headers));
+      } catch (e) {
+        handle?.abort();
+        upstreamFailed(res, t, ep, Object.assign(new Error((e as Error).message), { code: 'EPROTO' }));
+      }
+    },
+    onData(chunk) {
+      if (!res.write(chunk)) {
+        handle?.pause();
+        res.once('drain', onDrain);
+      }
+    },
+    onEnd(last) {
+      res.off('close', onClose);
+      // the last piece with end(): the head and a small body leave in one write
+      if (last) res.end(last);
+      else res.end();
+    },
+    onError(e, reused, answered) {
+      res.off('close', onClose);
+      if (!answered && attemptsLeft > 1 && retryable(e, reused)) return sendBodiless(pool, req, res, t, backend, head, attemptsLeft - 1);
+      upstreamFailed(res, t, ep, e);
+    },
+  });
+  const onClose = () => handle?.abort();
+  res.on('close', onClose);
 }
 
 function send(
@@ -206,11 +320,7 @@ function send(
   up.on('error', (e: NodeJS.ErrnoException) => {
     if (answered) return void res.destroy();
     if (attemptsLeft > 1 && retryable(e, up.reusedSocket)) return send(ctx, agent, req, res, t, backend, headers, hasBody, limit, attemptsLeft - 1);
-    if (res.headersSent || res.destroyed) return void res.destroy();
-    const svc = `${t.ref.namespace}/${t.ref.service}`;
-    if (e.code === 'ETIMEDOUT') return sendPage(res, 504, `Service ${svc} did not answer in time (${ep.host}:${ep.port}).`);
-    if (e.code === 'EBODYTOOLARGE') return sendPage(res, 413, undefined, { Connection: 'close' });
-    sendPage(res, 502, `Service ${svc}: ${ep.host}:${ep.port}: ${e.code ?? e.message}.`);
+    upstreamFailed(res, t, ep, e);
   });
   res.on('close', () => {
     if (!res.writableFinished) up.destroy();

@@ -1,0 +1,207 @@
+// The raw keep-alive client of the ingress data path against scripted endpoints: response framings,
+// connection reuse, and what happens when an endpoint misbehaves.
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { UpstreamPool, type UpstreamHead } from '../../src/ingress/upstream.js';
+
+interface Result {
+  head?: UpstreamHead;
+  body: string;
+  error?: NodeJS.ErrnoException & { reused: boolean; answered: boolean };
+}
+
+/** An endpoint that answers each request head with the bytes `answer` returns for its path (written in pieces when asked). */
+async function endpoint(answer: (path: string, socket: Socket) => string | string[] | undefined): Promise<{ server: Server; port: number; connections: () => number }> {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    let buf = '';
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+        const head = buf.slice(0, end);
+        buf = buf.slice(end + 4);
+        const path = head.split(' ')[1];
+        const out = answer(path, socket);
+        if (out === undefined) continue;
+        const parts = Array.isArray(out) ? out : [out];
+        parts.forEach((p, i) => setTimeout(() => socket.destroyed || socket.write(p, 'latin1'), i * 5));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port, connections: () => connections };
+}
+
+function fetchVia(pool: UpstreamPool, port: number, path: string, method = 'GET'): Promise<Result> {
+  return new Promise((resolve) => {
+    const r: Result = { body: '' };
+    pool.request({ host: '127.0.0.1', port }, `${method} ${path} HTTP/1.1\r\nHost: test\r\n\r\n`, method === 'HEAD', {
+      onHead: (h) => (r.head = h),
+      onData: (c) => (r.body += c.toString('latin1')),
+      onEnd: (last) => {
+        if (last) r.body += last.toString('latin1');
+        resolve(r);
+      },
+      onError: (e, reused, answered) => resolve({ ...r, error: Object.assign(e, { reused, answered }) }),
+    });
+  });
+}
+
+describe('ingress upstream pool', () => {
+  let ep: Awaited<ReturnType<typeof endpoint>>;
+  const pool = new UpstreamPool();
+
+  before(async () => {
+    ep = await endpoint((path, socket) => {
+      switch (path) {
+        case '/length':
+          return ['HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nhello', ' world'];
+        case '/chunked':
+          return ['HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n', '6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n'];
+        case '/early-hints':
+          return 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+        case '/head':
+          return 'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n';
+        case '/no-content':
+          return 'HTTP/1.1 204 No Content\r\n\r\n';
+        case '/until-close':
+          setTimeout(() => socket.end(), 20);
+          return 'HTTP/1.1 200 OK\r\n\r\nstream of bytes';
+        case '/close-early':
+          setTimeout(() => socket.destroy(), 20);
+          return 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial';
+        case '/connection-close':
+          return 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok';
+        case '/garbage':
+          return 'SSH-2.0-OpenSSH\r\n\r\n';
+        case '/silent':
+          return undefined;
+        default:
+          return 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n';
+      }
+    });
+  });
+  after(() => {
+    pool.destroy();
+    ep.server.close();
+    ep.server.unref();
+  });
+
+  it('reads Content-Length bodies and reuses the connection', async () => {
+    const before = ep.connections();
+    for (let i = 0; i < 3; i++) {
+      const r = await fetchVia(pool, ep.port, '/length');
+      assert.equal(r.error, undefined);
+      assert.equal(r.head?.status, 200);
+      assert.equal(r.head?.reason, 'OK');
+      assert.deepEqual(r.head?.headers, ['Content-Type', 'text/plain', 'Content-Length', '11']);
+      assert.equal(r.body, 'hello world');
+    }
+    assert.ok(ep.connections() - before <= 1, `opened ${ep.connections() - before} connections for 3 sequential requests`);
+    assert.ok(pool.idleCount >= 1);
+  });
+
+  it('decodes chunked bodies split across packets, dropping extensions and trailers', async () => {
+    const r = await fetchVia(pool, ep.port, '/chunked');
+    assert.equal(r.head?.status, 201);
+    assert.equal(r.body, 'hello world');
+    const again = await fetchVia(pool, ep.port, '/length');
+    assert.equal(again.body, 'hello world');
+  });
+
+  it('skips 1xx interim answers', async () => {
+    const r = await fetchVia(pool, ep.port, '/early-hints');
+    assert.equal(r.head?.status, 200);
+    assert.equal(r.body, 'ok');
+  });
+
+  it('reads no body for HEAD and 204', async () => {
+    const h = await fetchVia(pool, ep.port, '/head', 'HEAD');
+    assert.equal(h.head?.status, 200);
+    assert.equal(h.body, '');
+    const n = await fetchVia(pool, ep.port, '/no-content');
+    assert.equal(n.head?.status, 204);
+    assert.equal(n.body, '');
+    assert.equal((await fetchVia(pool, ep.port, '/length')).body, 'hello world');
+  });
+
+  it('reads a body without framing until the endpoint closes', async () => {
+    const r = await fetchVia(pool, ep.port, '/until-close');
+    assert.equal(r.error, undefined);
+    assert.equal(r.body, 'stream of bytes');
+  });
+
+  it('does not reuse a connection the endpoint marked close', async () => {
+    const before = ep.connections();
+    assert.equal((await fetchVia(pool, ep.port, '/connection-close')).body, 'ok');
+    assert.equal((await fetchVia(pool, ep.port, '/connection-close')).body, 'ok');
+    assert.ok(ep.connections() - before >= 1);
+  });
+
+  it('reports a body cut short as an error after the head', async () => {
+    const r = await fetchVia(pool, ep.port, '/close-early');
+    assert.equal(r.head?.status, 200);
+    assert.equal(r.body, 'partial');
+    assert.equal(r.error?.code, 'ECONNRESET');
+    assert.equal(r.error?.answered, true);
+  });
+
+  it('rejects a response that is not HTTP/1.x', async () => {
+    const r = await fetchVia(pool, ep.port, '/garbage');
+    assert.equal(r.error?.code, 'EPROTO');
+    assert.equal(r.error?.answered, false);
+  });
+
+  it('reports a refused connection as not reused, not answered', async () => {
+    const closed = await endpoint(() => undefined);
+    const port = closed.port;
+    await new Promise<void>((r) => closed.server.close(() => r()));
+    const r = await fetchVia(pool, port, '/x');
+    assert.equal(r.error?.code, 'ECONNREFUSED');
+    assert.equal(r.error?.reused, false);
+    assert.equal(r.error?.answered, false);
+  });
+
+  it('times out a silent endpoint', async () => {
+    const quick = new UpstreamPool({ timeoutMs: 100 });
+    try {
+      const r = await fetchVia(quick, ep.port, '/silent');
+      assert.equal(r.error?.code, 'ETIMEDOUT');
+    } finally {
+      quick.destroy();
+    }
+  });
+
+  it('abort of a finished exchange leaves the reused connection alone', async () => {
+    const p = new UpstreamPool();
+    try {
+      let firstHandle: { abort(): void } | undefined;
+      await new Promise<void>((resolve, reject) => {
+        firstHandle = p.request({ host: '127.0.0.1', port: ep.port }, 'GET /length HTTP/1.1\r\nHost: t\r\n\r\n', false, {
+          onHead() {},
+          onData() {},
+          onEnd: () => resolve(),
+          onError: reject,
+        });
+      });
+      const second = new Promise<Result>((resolve) => {
+        const r: Result = { body: '' };
+        p.request({ host: '127.0.0.1', port: ep.port }, 'GET /length HTTP/1.1\r\nHost: t\r\n\r\n', false, {
+          onHead: (h) => (r.head = h),
+          onData: (c) => (r.body += c.toString()),
+          onEnd: (last) => resolve({ ...r, body: r.body + (last?.toString() ?? '') }),
+          onError: (e) => resolve({ ...r, error: Object.assign(e, { reused: true, answered: false }) }),
+        });
+      });
+      firstHandle!.abort();
+      const r = await second;
+      assert.equal(r.error, undefined);
+      assert.equal(r.body, 'hello world');
+    } finally {
+      p.destroy();
+    }
+  });
+});
