@@ -5,35 +5,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Exec, KubeConfig, type V1Status } from '@kubernetes/client-node';
-import { listen, type RunningApiServer } from '../../src/apiserver/server.js';
-import { installStreaming } from '../../src/apiserver/streaming/index.js';
-import { ensurePKI } from '../../src/cli/pki.js';
-import { RestClient, type ResourceClient } from '../../src/client/rest.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
-import { startNodeAgent, type NodeAgent } from '../../src/node/agent/index.js';
 import { ImageStore } from '../../src/node/images/index.js';
-import { detectRuntime, removeCgroup } from '../../src/node/runtime/index.js';
-import { PodSandboxes } from '../../src/node/sandbox/index.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { kubectlPath } from '../helpers/kubectl.js';
-import { buildTestImage, imageTestsMissing, skopeoCopy, startRegistry, type LocalRegistry } from '../helpers/registry.js';
 import { skipUnless } from '../helpers/skip.js';
+import { LocalNodeHarness, realPodsMissing } from './pod-harness.js';
 import { eventually } from './support.js';
 
-const isRoot = process.getuid?.() === 0;
-const detection = isRoot ? detectRuntime({ stateDir: tmpdir(), preferred: 'crun' }) : undefined;
-const missing = !isRoot
-  ? 'not root (real containers need root)'
-  : !detection?.ok
-    ? `crun: ${detection && !detection.ok ? detection.reason : ''}`
-    : (imageTestsMissing() ?? (kubectlPath('1.33') ? '' : 'kubectl 1.33'));
+const missing = realPodsMissing();
 
 /** An OCI layout of one image `ref` with one small layer. */
 function tinyLayout(dir: string, ref: string): string {
@@ -55,30 +37,21 @@ function tinyLayout(dir: string, ref: string): string {
   return dir;
 }
 
-const PODS = { group: '', version: 'v1', resource: 'pods', namespaced: true };
 const LOG_MAX_SIZE = 4096;
 
 describe('terminals, stdin and log rotation on real pods', skipUnless(missing === '', missing), () => {
-  const tag = (process.pid % 100_000).toString(36);
-  const bridge = `tmes${tag}`.slice(0, 15);
-  const cidr = `10.193.${process.pid % 250}.0/24`;
-  const netnsPrefix = `tmes-${tag}-`;
-  const cgroupParent = `/timonel-test-es-${process.pid}`;
-  const nodeName = `tmt-streams-${process.pid}`;
-  let work = '';
-  let stateDir = '';
-  let registry: LocalRegistry | undefined;
-  let cluster: TestCluster | undefined;
-  let streaming: RunningApiServer | undefined;
-  let kubeconfig = '';
-  let transport: Transport | undefined;
-  let agent: NodeAgent | undefined;
-  let pods: ResourceClient<Pod>;
-  let image = '';
-  const uids: string[] = [];
-  const upgrades: string[] = [];
   /** what the agent's image GC is told of the image filesystem: 95% or 10% used */
   let imageFsFull = false;
+  const h = new LocalNodeHarness(
+    'es',
+    193,
+    {
+      containerLogMaxSize: LOG_MAX_SIZE,
+      containerLogMaxFiles: 3,
+      imageGC: { periodMs: 300, minAgeMs: 0, fsStats: () => (imageFsFull ? { capacityBytes: 100, availableBytes: 5 } : { capacityBytes: 100, availableBytes: 90 }) },
+    },
+    { registry: true, streaming: true, cluster: { insecureHttp: false, controllers: true }, groups: ['system:masters', 'system:nodes'] },
+  );
 
   const podYAML = (name: string, command: string, extra = '', restartPolicy = 'Always') => `
 apiVersion: v1
@@ -90,91 +63,24 @@ spec:
   restartPolicy: ${restartPolicy}
   containers:
   - name: main
-    image: ${image}
+    image: ${h.image}
     command: [sh, -c, '${command}']
 ${extra}`;
 
-  const waitRunning = (name: string) =>
-    eventually(`${name} running`, async () => {
-      const p = await pods.get(name);
-      if (p.metadata?.uid && !uids.includes(p.metadata.uid)) uids.push(p.metadata.uid);
-      return p.status?.containerStatuses?.[0]?.state?.running !== undefined;
-    }, 60_000).catch(async (e: Error) => {
-      const p = await pods.get(name).catch((x: Error) => x.message);
-      throw new Error(`${e.message}: ${JSON.stringify(typeof p === 'string' ? p : p.status)}\n${cluster!.logs.slice(-20).join('\n')}`);
-    });
+  const waitRunning = (name: string) => h.until(name, 'running', (p) => p.status?.containerStatuses?.[0]?.state?.running !== undefined, 60_000);
 
   before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'timonel-exec-streams-'));
-    stateDir = join(work, 'node');
-    const built = await buildTestImage(join(work, 'build'));
-    registry = await startRegistry();
-    image = `${registry.host}/test/busybox:1`;
-    await skopeoCopy(`oci:${built.layout}:base`, `docker://${image}`);
-    cluster = await startTestCluster({ storage: 'memory' });
-    installStreaming(cluster.api);
-    const pki = await ensurePKI(join(cluster.dataDir, 'pki'), ['127.0.0.1']);
-    streaming = await listen(cluster.api, { port: 0, bind: '127.0.0.1', tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } });
-    if (streaming.server.listenerCount('upgrade') === 0) streaming.server.on('upgrade', cluster.api.handleUpgrade);
-    streaming.server.prependListener('upgrade', (req: IncomingMessage) => {
-      const sub = /\/pods\/[^/]+\/(exec|attach|portforward)/.exec(req.url ?? '')?.[1] ?? '';
-      const ua = String(req.headers['user-agent'] ?? '').replace(/\/.*/, '');
-      upgrades.push(`${ua} ${sub} ${String(req.headers.upgrade).toLowerCase()} ${String(req.headers['sec-websocket-protocol'] ?? req.headers['x-stream-protocol-version'] ?? '').split(',')[0]}`);
-    });
-    kubeconfig = join(work, 'kubeconfig.yaml');
-    writeFileSync(kubeconfig, readFileSync(cluster.kubeconfigPath, 'utf8').replace(`127.0.0.1:${cluster.port}`, `127.0.0.1:${streaming.port}`));
-    transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'system:node:test', groups: ['system:masters', 'system:nodes'] });
-    pods = new RestClient(transport).resource<Pod>(PODS, 'default');
-    const r = await startNodeAgent(transport, {
-      nodeName,
-      stateDir,
-      runtime: 'crun',
-      podCIDR: cidr,
-      bridge,
-      netnsPrefix,
-      cgroupParent,
-      hostSysctls: false,
-      api: cluster.api,
-      containerLogMaxSize: LOG_MAX_SIZE,
-      containerLogMaxFiles: 3,
-      imageGC: { periodMs: 300, minAgeMs: 0, fsStats: () => (imageFsFull ? { capacityBytes: 100, availableBytes: 5 } : { capacityBytes: 100, availableBytes: 90 }) },
-      log: (l) => cluster!.logs.push(l),
-    });
-    assert.notEqual(typeof r, 'string', String(r));
-    agent = r as NodeAgent;
+    await h.start();
     await kubectl(['apply', '-f', '-'], '1.33', podYAML('box', 'while true; do sleep 1; done'));
     await waitRunning('box');
   });
 
-  after(async () => {
-    await agent?.stop({ deleteNode: true, removeBridge: true }).catch(() => {});
-    transport?.close();
-    await streaming?.close().catch(() => {});
-    await cluster?.close().catch(() => {});
-    await registry?.stop().catch(() => {});
-    const sandboxes = new PodSandboxes({ stateDir: join(stateDir, 'network'), podCIDR: cidr, bridge, netnsPrefix, hostSysctls: false });
-    for (const uid of uids) await sandboxes.destroySandbox(uid).catch(() => {});
-    await sandboxes.deleteBridge().catch(() => {});
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      const mp = line.split(' ')[4];
-      if (mp && work && mp.startsWith(work)) {
-        try {
-          execFileSync('umount', ['-l', mp]);
-        } catch {
-          // already gone
-        }
-      }
-    }
-    removeCgroup(cgroupParent);
-    // removeCgroup leaves nested pod/container dirs in some hierarchies (cgroup2 `unified`)
-    execFileSync('sh', ['-c', `for d in /sys/fs/cgroup/*${cgroupParent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + ; done; true`], { stdio: 'ignore' });
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  after(() => h.close());
 
   /** kubectl run to its end with `stdin`; on a hang it is made to dump its goroutines (SIGQUIT) */
   const kubectl = (args: string[], version = '1.33', stdin?: string, timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> =>
     new Promise((resolve, reject) => {
-      const child = spawn(kubectlPath(version)!, [`--kubeconfig=${kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(kubectlPath(version)!, [`--kubeconfig=${h.kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -194,7 +100,7 @@ ${extra}`;
 
   /** kubectl left running; its output accumulates in `out` */
   const background = (args: string[]) => {
-    const child = spawn(kubectlPath('1.33')!, [`--kubeconfig=${kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(kubectlPath('1.33')!, [`--kubeconfig=${h.kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const s = { child, out: '', err: '' };
     child.stdout.on('data', (d: Buffer) => (s.out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (s.err += d.toString()));
@@ -204,7 +110,7 @@ ${extra}`;
 
   test('exec with a terminal gets a pty that follows resizes (client-node, channel 4)', async () => {
     const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
+    kc.loadFromFile(h.kubeconfig);
     let out = '';
     const terminal = Object.assign(
       new Writable({
@@ -234,7 +140,7 @@ ${extra}`;
 
   test('exec -t: the command exits with its code and the pty is not the host terminal', async () => {
     const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
+    kc.loadFromFile(h.kubeconfig);
     let out = '';
     const status = await new Promise<V1Status>((resolve, reject) => {
       new Exec(kc)
@@ -261,7 +167,7 @@ ${extra}`;
     }
     const logs = await kubectl(['logs', 'reader']);
     assert.equal(logs.stdout, 'got:hello\ngot:again\n');
-    assert.equal((await pods.get('reader')).status?.containerStatuses?.[0]?.state?.running !== undefined, true);
+    assert.equal((await h.pods.get('reader')).status?.containerStatuses?.[0]?.state?.running !== undefined, true);
   });
 
   test('kubectl attach -i with stdinOnce: the end of the first session closes the container stdin', async () => {
@@ -279,7 +185,7 @@ ${extra}`;
     } finally {
       a.child.kill('SIGKILL');
     }
-    await eventually('once Succeeded', async () => (await pods.get('once')).status?.phase === 'Succeeded', 15_000);
+    await eventually('once Succeeded', async () => (await h.pods.get('once')).status?.phase === 'Succeeded', 15_000);
   });
 
   test('kubectl 1.20 exec over SPDY: output, stderr, exit code and stdin', skipUnless(kubectlPath('1.20') !== undefined, 'kubectl 1.20 (scripts/setup.sh)'), async () => {
@@ -288,7 +194,7 @@ ${extra}`;
     assert.match(r.stderr, /^err\n/);
     assert.match(r.stderr, /command terminated with exit code 3/);
     assert.equal(r.code, 3);
-    assert.match(upgrades.at(-1)!, / exec spdy\/3\.1 v4\.channel\.k8s\.io$/);
+    assert.match(h.upgrades.at(-1)!, / exec spdy\/3\.1 v4\.channel\.k8s\.io$/);
     const input = Array.from({ length: 500 }, (_, i) => `line ${i}`).join('\n') + '\n';
     const i = await kubectl(['exec', '-i', 'box', '--', 'sh', '-c', 'wc -l; echo done'], '1.20', input);
     assert.equal(i.code, 0, i.stderr);
@@ -303,7 +209,7 @@ ${extra}`;
   for (const version of ['1.20', '1.33']) {
     test(`kubectl ${version} exec -it on a terminal: the pty takes the terminal's size (SPDY resize stream / WebSocket channel 4)`, skipUnless(kubectlPath(version) !== undefined, `kubectl ${version}`), async () => {
       // `script` gives kubectl a terminal of a known size
-      const inner = `stty cols 77 rows 22; ${kubectlPath(version)} --kubeconfig=${kubeconfig} exec -it box -- sh -c 'sleep 0.5; stty size'`;
+      const inner = `stty cols 77 rows 22; ${kubectlPath(version)} --kubeconfig=${h.kubeconfig} exec -it box -- sh -c 'sleep 0.5; stty size'`;
       const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
         const child = spawn('script', ['-q', '-e', '-c', inner, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
         let out = '';
@@ -321,8 +227,8 @@ ${extra}`;
   }
 
   test('the agent removes images no pod uses once the image filesystem passes the high threshold', async () => {
-    const store = new ImageStore(join(stateDir, 'images'));
-    await store.importOCI(tinyLayout(join(work, 'unused-layout'), 'example.com/unused:1'));
+    const store = new ImageStore(join(h.stateDir, 'images'));
+    await store.importOCI(tinyLayout(join(h.work, 'unused-layout'), 'example.com/unused:1'));
     assert.ok(store.resolve('example.com/unused:1'));
     await new Promise((r) => setTimeout(r, 1000));
     assert.ok(store.resolve('example.com/unused:1'), 'collected below the threshold');
@@ -332,7 +238,7 @@ ${extra}`;
     } finally {
       imageFsFull = false;
     }
-    assert.ok(store.resolve(image), 'the image the pods use was removed');
+    assert.ok(store.resolve(h.image), 'the image the pods use was removed');
   });
 
   test('container logs rotate at containerLogMaxSize; kubectl logs -f follows into the new file', async () => {
@@ -341,8 +247,8 @@ ${extra}`;
     await waitRunning('chatty');
     const f = background(['logs', '-f', 'chatty']);
     try {
-      const pod = await pods.get('chatty');
-      const logDir = join(stateDir, 'logs', `default_chatty_${pod.metadata!.uid}`, 'main');
+      const pod = await h.pods.get('chatty');
+      const logDir = join(h.stateDir, 'logs', `default_chatty_${pod.metadata!.uid}`, 'main');
       // at ~100 bytes a line every 20 ms, a 4 KiB file rotates about every second
       await eventually('three rotations', () => {
         const n = (f.out.match(/^seq \d+ /gm) ?? []).length;

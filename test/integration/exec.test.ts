@@ -2,86 +2,25 @@
 // agent in process), over WebSocket (kubectl 1.33, client-node) and SPDY (kubectl 1.27). Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import type { IncomingMessage } from 'node:http';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Exec, KubeConfig, type V1Status } from '@kubernetes/client-node';
-import { listen, type RunningApiServer } from '../../src/apiserver/server.js';
-import { installStreaming } from '../../src/apiserver/streaming/index.js';
-import { ensurePKI } from '../../src/cli/pki.js';
-import { RestClient, type ResourceClient } from '../../src/client/rest.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
-import { startNodeAgent, type NodeAgent } from '../../src/node/agent/index.js';
-import { detectRuntime, removeCgroup } from '../../src/node/runtime/index.js';
-import { PodSandboxes } from '../../src/node/sandbox/index.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { run } from '../helpers/exec.js';
 import { kubectlPath } from '../helpers/kubectl.js';
-import { buildTestImage, imageTestsMissing, skopeoCopy, startRegistry, type LocalRegistry } from '../helpers/registry.js';
 import { skipUnless } from '../helpers/skip.js';
+import { LocalNodeHarness, realPodsMissing } from './pod-harness.js';
 import { eventually } from './support.js';
 
-const isRoot = process.getuid?.() === 0;
-const detection = isRoot ? detectRuntime({ stateDir: tmpdir(), preferred: 'crun' }) : undefined;
-const missing = !isRoot
-  ? 'not root (real containers need root)'
-  : !detection?.ok
-    ? `crun: ${detection && !detection.ok ? detection.reason : ''}`
-    : (imageTestsMissing() ?? (kubectlPath('1.33') && kubectlPath('1.27') ? '' : 'kubectl 1.33 and 1.27'));
-
-const PODS = { group: '', version: 'v1', resource: 'pods', namespaced: true };
+const missing = realPodsMissing() || (kubectlPath('1.27') ? '' : 'kubectl 1.27');
 
 describe('exec, cp, attach and port-forward into real pods', skipUnless(missing === '', missing), () => {
-  const tag = (process.pid % 100_000).toString(36);
-  const bridge = `tmex${tag}`.slice(0, 15);
-  const cidr = `10.197.${process.pid % 250}.0/24`;
-  const netnsPrefix = `tmex-${tag}-`;
-  const cgroupParent = `/timonel-test-ex-${process.pid}`;
-  const nodeName = `tmt-exec-${process.pid}`;
-  let work = '';
-  let stateDir = '';
-  let registry: LocalRegistry | undefined;
-  let cluster: TestCluster | undefined;
-  let streaming: RunningApiServer | undefined;
-  let kubeconfig = '';
-  let transport: Transport | undefined;
-  let agent: NodeAgent | undefined;
-  let pods: ResourceClient<Pod>;
-  let image = '';
-  const uids: string[] = [];
-  /** `<user agent> <subresource> <upgrade> <first protocol offered>` of each upgrade request */
-  const upgrades: string[] = [];
+  const h = new LocalNodeHarness('ex', 197, {}, { registry: true, streaming: true, cluster: { insecureHttp: false, controllers: true }, groups: ['system:masters', 'system:nodes'] });
 
   before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'timonel-exec-'));
-    stateDir = join(work, 'node');
-    const built = await buildTestImage(join(work, 'build'));
-    registry = await startRegistry();
-    image = `${registry.host}/test/busybox:1`;
-    await skopeoCopy(`oci:${built.layout}:base`, `docker://${image}`);
-    cluster = await startTestCluster({ storage: 'memory' });
-    installStreaming(cluster.api);
-    // a listener of our own that hands upgrades to the API server (the cluster's may not yet)
-    const pki = await ensurePKI(join(cluster.dataDir, 'pki'), ['127.0.0.1']);
-    streaming = await listen(cluster.api, { port: 0, bind: '127.0.0.1', tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } });
-    if (streaming.server.listenerCount('upgrade') === 0) streaming.server.on('upgrade', cluster.api.handleUpgrade);
-    streaming.server.prependListener('upgrade', (req: IncomingMessage) => {
-      const sub = /\/pods\/[^/]+\/(exec|attach|portforward)/.exec(req.url ?? '')?.[1] ?? '';
-      const ua = String(req.headers['user-agent'] ?? '').replace(/\/.*/, '');
-      upgrades.push(`${ua} ${sub} ${String(req.headers.upgrade).toLowerCase()} ${String(req.headers['sec-websocket-protocol'] ?? req.headers['x-stream-protocol-version'] ?? '').split(',')[0]}`);
-    });
-    kubeconfig = join(work, 'kubeconfig.yaml');
-    writeFileSync(kubeconfig, readFileSync(cluster.kubeconfigPath, 'utf8').replace(`127.0.0.1:${cluster.port}`, `127.0.0.1:${streaming.port}`));
-    transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'system:node:test', groups: ['system:masters', 'system:nodes'] });
-    pods = new RestClient(transport).resource<Pod>(PODS, 'default');
-    const r = await startNodeAgent(transport, { nodeName, stateDir, runtime: 'crun', podCIDR: cidr, bridge, netnsPrefix, cgroupParent, hostSysctls: false, api: cluster.api, log: (l) => cluster!.logs.push(l) });
-    assert.notEqual(typeof r, 'string', String(r));
-    agent = r as NodeAgent;
+    await h.start();
     await kubectl(['apply', '-f', '-'], '1.33', `
 apiVersion: v1
 kind: Pod
@@ -91,46 +30,18 @@ spec:
   automountServiceAccountToken: false
   containers:
   - name: main
-    image: ${image}
+    image: ${h.image}
     command: [sh, -c, 'for a in tar true; do ln -s busybox /bin/$a || exit 1; done; mkdir -p /tmp /www && echo served-by-box > /www/index.html && httpd -p 127.0.0.1:8080 -h /www && i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.3; done']
 `);
-    await eventually('box running', async () => {
-      const p = await pods.get('box');
-      if (p.metadata?.uid && !uids.includes(p.metadata.uid)) uids.push(p.metadata.uid);
-      return p.status?.containerStatuses?.[0]?.state?.running !== undefined;
-    }, 60_000).catch(async (e: Error) => {
-      const p = await pods.get('box').catch((x: Error) => x.message);
-      throw new Error(`${e.message}: ${JSON.stringify(typeof p === 'string' ? p : p.status)}\n${cluster!.logs.slice(-20).join('\n')}`);
-    });
+    await h.until('box', 'running', (p) => p.status?.containerStatuses?.[0]?.state?.running !== undefined, 60_000);
   });
 
-  after(async () => {
-    await agent?.stop({ deleteNode: true, removeBridge: true }).catch(() => {});
-    transport?.close();
-    await streaming?.close().catch(() => {});
-    await cluster?.close().catch(() => {});
-    await registry?.stop().catch(() => {});
-    const sandboxes = new PodSandboxes({ stateDir: join(stateDir, 'network'), podCIDR: cidr, bridge, netnsPrefix, hostSysctls: false });
-    for (const uid of uids) await sandboxes.destroySandbox(uid).catch(() => {});
-    await sandboxes.deleteBridge().catch(() => {});
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      const mp = line.split(' ')[4];
-      if (mp && work && mp.startsWith(work)) {
-        try {
-          execFileSync('umount', ['-l', mp]);
-        } catch {
-          // already gone
-        }
-      }
-    }
-    removeCgroup(cgroupParent);
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  after(() => h.close());
 
   /** kubectl that, when it hangs, is made to dump its goroutines (SIGQUIT) into the failure */
   const kubectl = (args: string[], version = '1.33', stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> =>
     new Promise((resolve, reject) => {
-      const child = spawn(kubectlPath(version)!, [`--kubeconfig=${kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(kubectlPath(version)!, [`--kubeconfig=${h.kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -155,7 +66,7 @@ spec:
       assert.match(r.stderr, /^err\n/);
       assert.match(r.stderr, /command terminated with exit code 3/);
       assert.equal(r.code, 3);
-      assert.equal(upgrades.at(-1), version === '1.33' ? 'kubectl.1.33 exec websocket v5.channel.k8s.io' : 'kubectl.1.27 exec spdy/3.1 v4.channel.k8s.io');
+      assert.equal(h.upgrades.at(-1), version === '1.33' ? 'kubectl.1.33 exec websocket v5.channel.k8s.io' : 'kubectl.1.27 exec spdy/3.1 v4.channel.k8s.io');
       const ok = await kubectl(['exec', 'box', '-c', 'main', '--', 'cat', '/www/index.html'], version);
       assert.equal(ok.code, 0, ok.stderr);
       assert.equal(ok.stdout, 'served-by-box\n');
@@ -170,13 +81,13 @@ spec:
   }
 
   test('kubectl cp copies a file into the pod and back out (tar over exec)', async () => {
-    const src = join(work, 'payload.bin');
+    const src = join(h.work, 'payload.bin');
     const data = randomBytes(300_000);
     writeFileSync(src, data);
     for (const version of ['1.33', '1.27']) {
       const into = await kubectl(['cp', src, `default/box:/tmp/payload-${version}.bin`], version);
       assert.equal(into.code, 0, into.stderr);
-      const back = join(work, `back-${version}.bin`);
+      const back = join(h.work, `back-${version}.bin`);
       const out = await kubectl(['cp', `default/box:/tmp/payload-${version}.bin`, back], version);
       assert.equal(out.code, 0, out.stderr);
       assert.ok(readFileSync(back).equals(data), `kubectl ${version}: the copy differs`);
@@ -186,20 +97,20 @@ spec:
   for (const version of ['1.33', '1.27']) {
     test(`kubectl ${version} port-forward reaches a server on the pod's loopback`, async () => {
       const bin = kubectlPath(version)!;
-      const child = spawn(bin, [`--kubeconfig=${kubeconfig}`, 'port-forward', 'pod/box', ':8080'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(bin, [`--kubeconfig=${h.kubeconfig}`, 'port-forward', 'pod/box', ':8080'], { stdio: ['ignore', 'pipe', 'pipe'] });
       try {
         let out = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         child.stderr.on('data', (d: Buffer) => (out += d.toString()));
         await eventually('port-forward listening', () => /Forwarding from 127\.0\.0\.1:\d+/.test(out), 15_000);
         const port = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out)![1];
-        const upgradesBefore = upgrades.length;
+        const upgradesBefore = h.upgrades.length;
         for (let i = 0; i < 2; i++) {
           const r = await run('curl', ['-sS', '--max-time', '10', `http://127.0.0.1:${port}/`]);
           assert.equal(r.stdout, 'served-by-box\n', `${r.stderr}\n${out}`);
         }
         // 1.33 tunnels SPDY in a WebSocket; 1.27 speaks SPDY
-        const used = upgrades.slice(upgradesBefore - 1).filter((u) => u.includes('portforward'));
+        const used = h.upgrades.slice(upgradesBefore - 1).filter((u) => u.includes('portforward'));
         assert.deepEqual(used, [version === '1.33' ? 'kubectl.1.33 portforward websocket SPDY/3.1+portforward.k8s.io' : 'kubectl.1.27 portforward spdy/3.1 portforward.k8s.io']);
       } finally {
         child.kill('SIGKILL');
@@ -209,7 +120,7 @@ spec:
 
   test('kubectl attach streams the container output', async () => {
     const bin = kubectlPath('1.33')!;
-    const child = spawn(bin, [`--kubeconfig=${kubeconfig}`, 'attach', 'box'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, [`--kubeconfig=${h.kubeconfig}`, 'attach', 'box'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -222,7 +133,7 @@ spec:
 
   test('client-node Exec over WebSocket reports output and the exit status', async () => {
     const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
+    kc.loadFromFile(h.kubeconfig);
     let stdout = '';
     let stderr = '';
     const sink = (f: (s: string) => void) =>
@@ -246,7 +157,7 @@ spec:
 
   test('client-node Exec with a terminal runs the command on a tty', async () => {
     const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
+    kc.loadFromFile(h.kubeconfig);
     let stdout = '';
     const status = await new Promise<V1Status>((resolve, reject) => {
       new Exec(kc)

@@ -1,12 +1,19 @@
 // A test cluster (no controllers) with this machine as a real node: the node agent with crun on a
 // test-only bridge and CIDR, the busybox test image imported into its image store. Pods are created
-// with spec.nodeName set. Used by the pod-*.test.ts files; needs root, crun and the image tools.
+// with spec.nodeName set. Options: the image served by a local registry instead (pods pull it), a
+// TLS listener of its own for exec/attach/port-forward upgrades, other cluster options.
+// Used by the pod-*, exec* and real-pods tests; needs root, crun and the image tools.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { listen, type RunningApiServer } from '../../src/apiserver/server.js';
+import { installStreaming } from '../../src/apiserver/streaming/index.js';
+import type { ClusterOptions } from '../../src/cli/cluster.js';
+import { ensurePKI } from '../../src/cli/pki.js';
 import { RestClient, type ResourceClient } from '../../src/client/rest.js';
 import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
 import { startNodeAgent, type NodeAgent, type NodeAgentOptions } from '../../src/node/agent/index.js';
@@ -15,7 +22,7 @@ import { detectRuntime, removeCgroup } from '../../src/node/runtime/index.js';
 import { PodSandboxes } from '../../src/node/sandbox/index.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { kubectlPath } from '../helpers/kubectl.js';
-import { buildTestImage, imageTestsMissing } from '../helpers/registry.js';
+import { buildTestImage, imageTestsMissing, skopeoCopy, startRegistry, type LocalRegistry } from '../helpers/registry.js';
 import { eventually } from './support.js';
 
 /** Why real pods cannot run here ('' when they can). */
@@ -27,6 +34,17 @@ export function realPodsMissing(): string {
 }
 
 export const TEST_IMAGE = 'test/busybox:base';
+
+export interface LocalNodeHarnessOptions {
+  /** the test image in a local registry, pulled by the agent, instead of imported into its store */
+  registry?: boolean;
+  /** over the defaults: memory storage, no controllers, plain HTTP */
+  cluster?: Partial<ClusterOptions>;
+  /** groups of the node's identity (default system:masters) */
+  groups?: string[];
+  /** a TLS listener of its own that hands upgrades to the API server: `kubeconfig` points at it */
+  streaming?: boolean;
+}
 
 export class LocalNodeHarness {
   readonly tag = (process.pid % 100_000).toString(36);
@@ -42,11 +60,19 @@ export class LocalNodeHarness {
   agent?: NodeAgent;
   pods!: ResourceClient<Pod>;
   readonly uids: string[] = [];
+  /** what pods run: TEST_IMAGE, or its reference in the registry */
+  image = TEST_IMAGE;
+  registry?: LocalRegistry;
+  streaming?: RunningApiServer;
+  kubeconfig = '';
+  /** `<user agent> <subresource> <upgrade> <first protocol offered>` of each upgrade request to `streaming` */
+  readonly upgrades: string[] = [];
 
   constructor(
     private readonly short: string,
     private readonly octet: number,
     private readonly extra: Partial<NodeAgentOptions> = {},
+    private readonly opts: LocalNodeHarnessOptions = {},
   ) {
     this.bridge = `tm${short}${this.tag}`.slice(0, 15);
     this.cidr = `10.${octet}.${process.pid % 250}.0/24`;
@@ -59,11 +85,34 @@ export class LocalNodeHarness {
     this.work = mkdtempSync(join(tmpdir(), `timonel-${this.short}-`));
     this.stateDir = join(this.work, 'node');
     const built = await buildTestImage(join(this.work, 'build'));
-    await new ImageStore(join(this.stateDir, 'images')).importOCI(built.layout, { name: 'test/busybox' });
-    this.cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-    this.transport = inProcessTransport(inProcessAcceptor(this.cluster.api.handle), { username: 'system:node:test', groups: ['system:masters'] });
+    if (this.opts.registry) {
+      this.registry = await startRegistry();
+      this.image = `${this.registry.host}/test/busybox:1`;
+      await skopeoCopy(`oci:${built.layout}:base`, `docker://${this.image}`);
+    } else {
+      await new ImageStore(join(this.stateDir, 'images')).importOCI(built.layout, { name: 'test/busybox' });
+    }
+    this.cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false, ...this.opts.cluster });
+    if (this.opts.streaming) await this.listenForStreams(this.cluster);
+    this.transport = inProcessTransport(inProcessAcceptor(this.cluster.api.handle), { username: 'system:node:test', groups: this.opts.groups ?? ['system:masters'] });
     this.pods = new RestClient(this.transport).resource<Pod>({ group: '', version: 'v1', resource: 'pods', namespaced: true }, 'default');
     this.agent = await this.startAgent();
+  }
+
+  private async listenForStreams(cluster: TestCluster): Promise<void> {
+    installStreaming(cluster.api);
+    // a listener of our own that hands upgrades to the API server (the cluster's may not yet)
+    const pki = await ensurePKI(join(cluster.dataDir, 'pki'), ['127.0.0.1']);
+    const streaming = await listen(cluster.api, { port: 0, bind: '127.0.0.1', tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } });
+    this.streaming = streaming;
+    if (streaming.server.listenerCount('upgrade') === 0) streaming.server.on('upgrade', cluster.api.handleUpgrade);
+    streaming.server.prependListener('upgrade', (req: IncomingMessage) => {
+      const sub = /\/pods\/[^/]+\/(exec|attach|portforward)/.exec(req.url ?? '')?.[1] ?? '';
+      const ua = String(req.headers['user-agent'] ?? '').replace(/\/.*/, '');
+      this.upgrades.push(`${ua} ${sub} ${String(req.headers.upgrade).toLowerCase()} ${String(req.headers['sec-websocket-protocol'] ?? req.headers['x-stream-protocol-version'] ?? '').split(',')[0]}`);
+    });
+    this.kubeconfig = join(this.work, 'kubeconfig.yaml');
+    writeFileSync(this.kubeconfig, readFileSync(cluster.kubeconfigPath, 'utf8').replace(`127.0.0.1:${cluster.port}`, `127.0.0.1:${streaming.port}`));
   }
 
   async startAgent(): Promise<NodeAgent> {
@@ -89,7 +138,9 @@ export class LocalNodeHarness {
   async close(): Promise<void> {
     await this.agent?.stop({ deleteNode: true, removeBridge: true }).catch(() => {});
     this.transport?.close();
+    await this.streaming?.close().catch(() => {});
     await this.cluster?.close().catch(() => {});
+    await this.registry?.stop().catch(() => {});
     const sandboxes = new PodSandboxes({ stateDir: join(this.stateDir, 'network'), podCIDR: this.cidr, bridge: this.bridge, netnsPrefix: this.netnsPrefix, hostSysctls: false });
     for (const uid of this.uids) await sandboxes.destroySandbox(uid).catch(() => {});
     await sandboxes.deleteBridge().catch(() => {});
@@ -114,8 +165,13 @@ export class LocalNodeHarness {
 
   async until(name: string, what: string, cond: (p: Pod) => boolean, ms = 20_000): Promise<Pod> {
     let last: Pod | undefined;
-    await eventually(`${name}: ${what}`, async () => cond((last = await this.pods.get(name))), ms).catch((e: unknown) => {
-      throw new Error(`${(e as Error).message}; status: ${JSON.stringify(last?.status)}`);
+    await eventually(`${name}: ${what}`, async () => {
+      last = await this.pods.get(name);
+      const uid = last.metadata?.uid;
+      if (uid && !this.uids.includes(uid)) this.uids.push(uid);
+      return cond(last);
+    }, ms).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}; status: ${JSON.stringify(last?.status)}\n${this.cluster!.logs.slice(-20).join('\n')}`);
     });
     return last!;
   }

@@ -2,121 +2,44 @@
 // crun on a test-only bridge and CIDR + a local registry holding the busybox test image. Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { RestClient, type ResourceClient } from '../../src/client/rest.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
-import { startNodeAgent, type NodeAgent } from '../../src/node/agent/index.js';
-import { detectRuntime, existingCgroupDirs, podCgroupPath, removeCgroup } from '../../src/node/runtime/index.js';
+import { existingCgroupDirs, podCgroupPath } from '../../src/node/runtime/index.js';
 import { PodSandboxes } from '../../src/node/sandbox/index.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { run } from '../helpers/exec.js';
-import { kubectlPath } from '../helpers/kubectl.js';
-import { buildTestImage, imageTestsMissing, skopeoCopy, startRegistry, type LocalRegistry } from '../helpers/registry.js';
 import { skipUnless } from '../helpers/skip.js';
+import { LocalNodeHarness, realPodsMissing } from './pod-harness.js';
 import { eventually } from './support.js';
 
-const isRoot = process.getuid?.() === 0;
-const detection = isRoot ? detectRuntime({ stateDir: tmpdir(), preferred: 'crun' }) : undefined;
-const missing = !isRoot
-  ? 'not root (real containers need root)'
-  : !detection?.ok
-    ? `crun: ${detection && !detection.ok ? detection.reason : ''}`
-    : (imageTestsMissing() ?? (kubectlPath('1.33') ? '' : 'kubectl 1.33 (scripts/setup.sh installs it)'));
-
-const PODS = { group: '', version: 'v1', resource: 'pods', namespaced: true };
+const missing = realPodsMissing();
 
 describe('real pods through the node agent', skipUnless(missing === '', missing), () => {
-  const tag = (process.pid % 100_000).toString(36);
-  const bridge = `tmrp${tag}`.slice(0, 15);
-  const cidr = `10.198.${process.pid % 250}.0/24`;
-  const netnsPrefix = `tmrp-${tag}-`;
-  const cgroupParent = `/timonel-test-rp-${process.pid}`;
-  const nodeName = `tmt-node-${process.pid}`;
-  let work = '';
-  let stateDir = '';
-  let registry: LocalRegistry | undefined;
-  let cluster: TestCluster | undefined;
-  let transport: Transport | undefined;
-  let agent: NodeAgent | undefined;
-  let pods: ResourceClient<Pod>;
-  let image = '';
-  const seenUIDs: string[] = [];
+  const h = new LocalNodeHarness('rp', 198, { pullBackoffBaseMs: 1000 }, { registry: true, cluster: { controllers: true }, groups: ['system:masters', 'system:nodes'] });
 
-  before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'timonel-realpods-'));
-    stateDir = join(work, 'node');
-    const built = await buildTestImage(join(work, 'build'));
-    registry = await startRegistry();
-    image = `${registry.host}/test/busybox:1`;
-    await skopeoCopy(`oci:${built.layout}:base`, `docker://${image}`);
-    cluster = await startTestCluster({ insecureHttp: true, storage: 'memory' });
-    transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'system:node:test', groups: ['system:masters', 'system:nodes'] });
-    pods = new RestClient(transport).resource<Pod>(PODS, 'default');
-    const r = await startNodeAgent(transport, {
-      nodeName,
-      stateDir,
-      runtime: 'crun',
-      podCIDR: cidr,
-      bridge,
-      netnsPrefix,
-      cgroupParent,
-      hostSysctls: false,
-      api: cluster.api,
-      crashBackoffBaseMs: 1000,
-      pullBackoffBaseMs: 1000,
-      log: (l) => cluster!.logs.push(l),
-    });
-    assert.notEqual(typeof r, 'string', String(r));
-    agent = r as NodeAgent;
-  });
+  before(() => h.start());
+  after(() => h.close());
 
-  after(async () => {
-    await agent?.stop({ deleteNode: true, removeBridge: true }).catch(() => {});
-    transport?.close();
-    await cluster?.close().catch(() => {});
-    await registry?.stop().catch(() => {});
-    // whatever a failed test left behind
-    const sandboxes = new PodSandboxes({ stateDir: join(stateDir, 'network'), podCIDR: cidr, bridge, netnsPrefix, hostSysctls: false });
-    for (const uid of seenUIDs) await sandboxes.destroySandbox(uid).catch(() => {});
-    await sandboxes.deleteBridge().catch(() => {});
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      const mp = line.split(' ')[4];
-      if (mp && work && mp.startsWith(work)) {
-        try {
-          execFileSync('umount', ['-l', mp]);
-        } catch {
-          // already gone
-        }
-      }
-    }
-    removeCgroup(cgroupParent);
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
-
-  const kubectl = (args: string[]) => cluster!.kubectlOk(args);
-  const apply = (yaml: string) => cluster!.kubectlOk(['apply', '-f', '-'], { stdin: yaml });
+  const kubectl = (args: string[]) => h.cluster!.kubectlOk(args);
+  const apply = (yaml: string) => h.cluster!.kubectlOk(['apply', '-f', '-'], { stdin: yaml });
 
   async function podNamed(name: string): Promise<Pod> {
-    const p = await pods.get(name);
-    if (p.metadata?.uid && !seenUIDs.includes(p.metadata.uid)) seenUIDs.push(p.metadata.uid);
+    const p = await h.pods.get(name);
+    if (p.metadata?.uid && !h.uids.includes(p.metadata.uid)) h.uids.push(p.metadata.uid);
     return p;
   }
 
   test('the node registers with the machine capacity and renews its Lease', async () => {
-    const node = JSON.parse((await kubectl(['get', 'node', nodeName, '-o', 'json'])).stdout) as import('kubernetes-types/core/v1.js').Node;
+    const node = JSON.parse((await kubectl(['get', 'node', h.nodeName, '-o', 'json'])).stdout) as import('kubernetes-types/core/v1.js').Node;
     assert.ok(Number(node.status?.capacity?.cpu) >= 1);
     assert.match(node.status?.capacity?.memory ?? '', /^\d+Ki$/);
     assert.equal(node.status?.capacity?.pods, '110');
-    assert.equal(node.spec?.podCIDR, cidr);
+    assert.equal(node.spec?.podCIDR, h.cidr);
     assert.equal(node.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
     assert.deepEqual(node.status?.addresses?.map((a) => a.type), ['InternalIP', 'Hostname']);
     assert.match(node.status?.nodeInfo?.containerRuntimeVersion ?? '', /^crun:\/\//);
-    const lease = await kubectl(['get', 'lease', '-n', 'kube-node-lease', nodeName, '-o', 'jsonpath={.spec.holderIdentity}']);
-    assert.equal(lease.stdout, nodeName);
+    const lease = await kubectl(['get', 'lease', '-n', 'kube-node-lease', h.nodeName, '-o', 'jsonpath={.spec.holderIdentity}']);
+    assert.equal(lease.stdout, h.nodeName);
   });
 
   test('an httpd pod goes Running and Ready with a pod IP and answers from the host; deleting it cleans up', async () => {
@@ -133,7 +56,7 @@ spec:
   terminationGracePeriodSeconds: 2
   containers:
   - name: httpd
-    image: ${image}
+    image: ${h.image}
     command: [httpd, -f, -p, "8080", -h, /www]
     ports: [{name: http, containerPort: 8080}]
     readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}
@@ -147,7 +70,7 @@ spec:
     }, 30_000);
     assert.equal(pod.status?.phase, 'Running');
     const ip = pod.status?.podIP ?? '';
-    assert.ok(ip.startsWith(cidr.split('.').slice(0, 3).join('.') + '.'), ip);
+    assert.ok(ip.startsWith(h.cidr.split('.').slice(0, 3).join('.') + '.'), ip);
     const cs = pod.status?.containerStatuses?.[0];
     assert.ok(cs?.state?.running?.startedAt);
     assert.match(cs?.containerID ?? '', /^crun:\/\//);
@@ -158,17 +81,17 @@ spec:
     for (const reason of ['Pulling', 'Pulled', 'Created', 'Started']) assert.ok(events.includes(reason), events);
 
     const uid = pod.metadata!.uid!;
-    const pid = Number(readFileSync(join(stateDir, 'pods', uid, 'containers', 'httpd_0', 'pid'), 'utf8'));
+    const pid = Number(readFileSync(join(h.stateDir, 'pods', uid, 'containers', 'httpd_0', 'pid'), 'utf8'));
     await kubectl(['delete', 'pod', 'web', '--wait=true', '--timeout=30s']);
-    const sandboxes = new PodSandboxes({ stateDir: join(stateDir, 'network'), podCIDR: cidr, bridge, netnsPrefix, hostSysctls: false });
-    await assert.rejects(pods.get('web'), /not found/);
+    const sandboxes = new PodSandboxes({ stateDir: join(h.stateDir, 'network'), podCIDR: h.cidr, bridge: h.bridge, netnsPrefix: h.netnsPrefix, hostSysctls: false });
+    await assert.rejects(h.pods.get('web'), /not found/);
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
     assert.ok(!mounts.includes(uid), 'no mount of the pod is left');
     assert.ok(!existsSync(`/run/netns/${sandboxes.netnsName(uid)}`), 'the netns is gone');
     assert.equal((await run('ip', ['link', 'show', 'dev', sandboxes.hostVethName(uid)])).code !== 0, true, 'the veth is gone');
-    assert.deepEqual(existingCgroupDirs(podCgroupPath(cgroupParent, uid)), [], 'the cgroups are gone');
+    assert.deepEqual(existingCgroupDirs(podCgroupPath(h.cgroupParent, uid)), [], 'the cgroups are gone');
     assert.equal(existsSync(`/proc/${pid}`), false, 'the container process is gone');
-    assert.equal(existsSync(join(stateDir, 'pods', uid)), false, 'the pod dir is gone');
+    assert.equal(existsSync(join(h.stateDir, 'pods', uid)), false, 'the pod dir is gone');
     assert.equal(sandboxes.ipam.ipOf(uid), undefined, 'the pod IP is released');
   });
 
@@ -191,11 +114,11 @@ spec:
   restartPolicy: Never
   initContainers:
   - name: init
-    image: ${image}
+    image: ${h.image}
     command: [sh, -c, "echo init ran"]
   containers:
   - name: main
-    image: ${image}
+    image: ${h.image}
     command: [sh, -c]
     args: ["echo GREETING=$GREETING; echo POD=$MY_POD NS=$MY_NS NODE=$MY_NODE IP=$MY_IP; echo COLOR=$COLOR PW=$PW CFG_color=$CFG_color; echo MEM=$MEM; cat /config/greeting.txt; echo; cat /secret/password; echo; echo APP=$(cat /info/app)"]
     env:
@@ -233,7 +156,7 @@ spec:
       logs,
       [
         'GREETING=hello world',
-        `POD=envy NS=default NODE=${nodeName} IP=${ip}`,
+        `POD=envy NS=default NODE=${h.nodeName} IP=${ip}`,
         'COLOR=blue PW=s3cret CFG_color=blue',
         'MEM=64',
         'hi from a configmap file',
@@ -245,7 +168,7 @@ spec:
     assert.equal((await kubectl(['logs', 'envy', '-c', 'init'])).stdout, 'init ran\n');
     const timestamps = (await kubectl(['logs', 'envy', '--timestamps', '--tail=1'])).stdout;
     assert.match(timestamps, /^\d{4}-\d\d-\d\dT[\d:.]+Z APP=envy\n$/);
-    const bad = await cluster!.kubectl(['logs', 'envy', '-c', 'nope']);
+    const bad = await h.cluster!.kubectl(['logs', 'envy', '-c', 'nope']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /container nope is not valid for pod envy/);
     await kubectl(['delete', 'pod', 'envy', '--wait=true', '--timeout=30s']);
@@ -259,7 +182,7 @@ metadata: {name: crasher}
 spec:
   terminationGracePeriodSeconds: 1
   containers:
-  - {name: c, image: ${image}, command: [sh, -c, "echo crashing; exit 1"]}
+  - {name: c, image: ${h.image}, command: [sh, -c, "echo crashing; exit 1"]}
 `);
     let sawBackOff = false;
     let pod = await podNamed('crasher');
@@ -291,21 +214,21 @@ spec:
     metadata: {labels: {app: sleepers}}
     spec:
       terminationGracePeriodSeconds: 1
-      containers: [{name: s, image: ${image}, command: [sleep, "3600"]}]
+      containers: [{name: s, image: ${h.image}, command: [sleep, "3600"]}]
 `);
     await eventually('2 pods Running', async () => {
-      const list = await pods.list({ labelSelector: 'app=sleepers' });
-      for (const p of list.items) if (p.metadata?.uid && !seenUIDs.includes(p.metadata.uid)) seenUIDs.push(p.metadata.uid);
+      const list = await h.pods.list({ labelSelector: 'app=sleepers' });
+      for (const p of list.items) if (p.metadata?.uid && !h.uids.includes(p.metadata.uid)) h.uids.push(p.metadata.uid);
       return list.items.filter((p) => p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.ready).length === 2;
     }, 30_000);
-    const list = await pods.list({ labelSelector: 'app=sleepers' });
+    const list = await h.pods.list({ labelSelector: 'app=sleepers' });
     assert.equal(new Set(list.items.map((p) => p.status?.podIP)).size, 2);
     await kubectl(['delete', 'deployment', 'sleepers']);
-    await eventually('sleepers gone', async () => (await pods.list({ labelSelector: 'app=sleepers' })).items.length === 0, 30_000);
+    await eventually('sleepers gone', async () => (await h.pods.list({ labelSelector: 'app=sleepers' })).items.length === 0, 30_000);
   });
 
   test('a missing image goes ErrImagePull then ImagePullBackOff with a clear message', async () => {
-    const missingImage = `${registry!.host}/test/does-not-exist:1`;
+    const missingImage = `${h.registry!.host}/test/does-not-exist:1`;
     await apply(`
 apiVersion: v1
 kind: Pod
@@ -339,7 +262,7 @@ metadata: {name: talker}
 spec:
   restartPolicy: Never
   containers:
-  - {name: t, image: ${image}, command: [sh, -c, "sleep 1; for i in 1 2 3 4 5; do echo line-$i; sleep 0.3; done"]}
+  - {name: t, image: ${h.image}, command: [sh, -c, "sleep 1; for i in 1 2 3 4 5; do echo line-$i; sleep 0.3; done"]}
 `);
     await eventually('talker Running', async () => (await podNamed('talker')).status?.phase === 'Running', 30_000);
     const t0 = Date.now();

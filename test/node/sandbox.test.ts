@@ -2,7 +2,7 @@
 // host-to-pod traffic over the bridge, IPAM that survives reopening, and full cleanup. Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,14 +12,7 @@ import { haveBusyboxStatic, tempBusyboxLayer } from '../helpers/rootfs.js';
 import { skipUnless } from '../helpers/skip.js';
 
 const isRoot = process.getuid?.() === 0;
-const haveIp = (() => {
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const haveIp = spawnSync('ip', ['-V'], { stdio: 'ignore' }).status === 0;
 const detection = isRoot ? detectRuntime({ stateDir: tmpdir() }) : undefined;
 const missing = !isRoot
   ? 'not root (network namespaces and bridges need root)'
