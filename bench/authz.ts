@@ -1,7 +1,8 @@
 // Benchmark 13: what security costs. (1) GET of one ConfigMap as a non-admin user authenticated by
-// client certificate and authorized by RBAC (a RoleBinding), against the same GET from a server in
-// --insecure-http, and from the HTTPS server as an admin (system:masters skips the RBAC rules): the
-// first ratio is the whole price (TLS included), the second that of RBAC alone. (2) Secret creates
+// client certificate and authorized by RBAC (a RoleBinding), against the same GET, also over TLS, from a
+// server that neither authenticates nor authorizes (`--authorization-mode AlwaysAllow`, no client
+// credentials): that ratio is the price of authn + RBAC. Also as an admin over TLS (system:masters skips
+// the RBAC rules: RBAC alone) and from an --insecure-http server (TLS included). (2) Secret creates
 // and reads per second with encryption at rest (the default AES-GCM config) against an
 // EncryptionConfiguration that has only `identity`. Node keep-alive clients on the load core.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ interface Target {
   close(): void;
 }
 
-function target(name: string, base: string, tls?: { ca: string; cert: string; key: string }): Target {
+function target(name: string, base: string, tls?: { ca: string; cert?: string; key?: string }): Target {
   const url = new URL(base);
   if (url.hostname !== '127.0.0.1') throw new Error(`bench clients talk to 127.0.0.1 only, not ${url.hostname}`);
   const agent = tls ? new HttpsAgent({ keepAlive: true, maxSockets: IN_FLIGHT, ...tls }) : new HttpAgent({ keepAlive: true, maxSockets: IN_FLIGHT });
@@ -81,6 +82,7 @@ await runBench('authz', 13, 'Cost of authentication + RBAC; Secrets with and wit
 
   // ---- (1) authn + RBAC on a GET ----
   const secure = await b.timonel({ tag: 'authz-tls', insecureHttp: false });
+  const open = await b.timonel({ tag: 'authz-open', insecureHttp: false, args: ['--authorization-mode', 'AlwaysAllow'] });
   const insecure = await b.timonel({ tag: 'authz-http' });
   const secureDir = secureDataDir(secure);
   const pki = join(secureDir, 'pki');
@@ -90,8 +92,9 @@ await runBench('authz', 13, 'Cost of authentication + RBAC; Secrets with and wit
   const adminT = target('https, admin (system:masters)', secure.url, admin);
   const userT = target('https, user with a RoleBinding', secure.url, { ca: ca.certPem, cert: reader.certPem, key: reader.keyPem });
   const plainT = target('--insecure-http', insecure.url);
+  const openT = target('https, anonymous, AlwaysAllow', open.url, { ca: readFileSync(join(secureDataDir(open), 'pki', 'ca.crt'), 'utf8') });
   const body = JSON.stringify(configMap('cm-1k', 1024));
-  for (const t of [adminT, plainT]) {
+  for (const t of [adminT, plainT, openT]) {
     if ((await t.send('POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }))) !== 201) throw new Error(`${t.name}: namespace not created`);
     if ((await t.send('POST', `/api/v1/namespaces/${NS}/configmaps`, body)) !== 201) throw new Error(`${t.name}: ConfigMap not created`);
   }
@@ -108,10 +111,10 @@ await runBench('authz', 13, 'Cost of authentication + RBAC; Secrets with and wit
   r.log(`GET of a 1 KiB ConfigMap, ${IN_FLIGHT} requests in flight on keep-alive connections (Node client);`);
   r.log(`${WARM_UP_S} s warm-up each, then ${ROUNDS} interleaved rounds of ${ROUND_S} s per variant`);
 
-  const getTargets = [userT, adminT, plainT];
+  const getTargets = [userT, adminT, plainT, openT];
   const totals = new Map<Target, { requests: number; seconds: number }>(getTargets.map((t) => [t, { requests: 0, seconds: 0 }]));
   for (const t of getTargets) await closedLoop(t, WARM_UP_S, () => ['GET', PATH], 200);
-  const sampler = watchProcess(secure.pid, [insecure.pid]);
+  const sampler = watchProcess(secure.pid, [insecure.pid, open.pid]);
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of getTargets) {
       const res = await closedLoop(t, ROUND_S, () => ['GET', PATH], 200);
@@ -125,11 +128,13 @@ await runBench('authz', 13, 'Cost of authentication + RBAC; Secrets with and wit
   b.contention(sampler.stop(), 'the GET rounds');
   b.alive(secure, 'the GET load');
   const rate = (t: Target) => totals.get(t)!.requests / totals.get(t)!.seconds;
-  const [user, adm, plain] = getTargets.map(rate);
-  r.row({ metric: 'GET as an RBAC user over client-cert TLS, req/s', value: num(user), baseline: `${num(plain)} (--insecure-http)`, ratio: ratio(user / plain), goal: '< 10% slower', met: user / plain >= 0.9 });
+  const [user, adm, plain, anon] = getTargets.map(rate);
+  r.row({ metric: 'GET as an RBAC user over client-cert TLS, req/s', value: num(user), baseline: `${num(anon)} (TLS, no authn/authz)`, ratio: ratio(user / anon), goal: '< 10% slower', met: user / anon >= 0.9 });
   r.row({ metric: 'GET: RBAC rules alone (RBAC user vs admin, both TLS), req/s', value: num(user), baseline: `${num(adm)} (admin over TLS)`, ratio: ratio(user / adm), goal: '< 10% slower', met: user / adm >= 0.9 });
+  r.row({ metric: 'GET: authn + RBAC + TLS, req/s', value: num(user), baseline: `${num(plain)} (--insecure-http)`, ratio: ratio(user / plain) });
   for (const t of getTargets) t.close();
   await secure.stop();
+  await open.stop();
   await insecure.stop();
 
   // ---- (2) Secrets with and without encryption at rest ----

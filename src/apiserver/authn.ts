@@ -17,16 +17,26 @@ function asList(v: string | string[] | undefined): string[] {
   return Array.isArray(v) ? v : [v];
 }
 
-/** Users from verified client certificates. Node has already checked the chain against the CA. */
+/**
+ * Users from verified client certificates. Node has already checked the chain against the CA. A connection
+ * keeps its certificate, so the user is read from it once per connection, not once per request.
+ */
 export function clientCertAuthenticator(): SyncAuthenticator {
+  const users = new WeakMap<TLSSocket, UserInfo | null>();
+  const fromCertificate = (sock: TLSSocket): UserInfo | null => {
+    const cert = sock.getPeerCertificate();
+    if (!cert || !cert.subject) return null;
+    const cn = asList(cert.subject.CN)[0];
+    if (!cn) return null;
+    return { username: cn, groups: [...asList(cert.subject.O), 'system:authenticated'] };
+  };
   return (req) => {
     const sock = req.socket as TLSSocket;
     if (!sock.encrypted || !sock.authorized) return undefined;
-    const cert = sock.getPeerCertificate();
-    if (!cert || !cert.subject) return undefined;
-    const cn = asList(cert.subject.CN)[0];
-    if (!cn) return undefined;
-    return { username: cn, groups: [...asList(cert.subject.O), 'system:authenticated'] };
+    let user = users.get(sock);
+    if (user === undefined) users.set(sock, (user = fromCertificate(sock)));
+    // a copy: what a request does with its user stays with that request
+    return user ? { username: user.username, groups: [...user.groups] } : undefined;
   };
 }
 

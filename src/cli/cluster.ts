@@ -59,6 +59,9 @@ export interface ClusterOptions {
   storeOptions?: StoreOptions;
   /** plain HTTP, every request treated as admin: for tests only */
   insecureHttp?: boolean;
+  /** `AlwaysAllow`: requests without credentials are served as if admin, every request is allowed (HTTPS
+   * kept; upstream's --authorization-mode=AlwaysAllow with anonymous auth on) — benchmarks and tests only */
+  authorizationMode?: 'RBAC' | 'AlwaysAllow';
   /** run the built-in controllers (default true; tests of a controller start their own, or pick some) */
   controllers?: boolean | ('namespace' | 'manager' | 'storage-protection')[];
   /** the cluster DNS server's UDP/TCP port on the bind address (0: any free port; false: none). Default: 0
@@ -252,7 +255,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     authenticate: unionAuthenticator(clientCertAuthenticator(), inProcessAuthenticator()),
     serviceAccountKeyPem: pki?.serviceAccountKeyPem,
     serverAddress: addr.value,
-    anonymousIsAdmin: !!opts.insecureHttp,
+    anonymousIsAdmin: !!opts.insecureHttp || opts.authorizationMode === 'AlwaysAllow',
     // without the serviceaccount controller no `default` account appears: admit pods all the same
     serviceAccountAdmission: { requireServiceAccount: runsController('manager') },
     log,

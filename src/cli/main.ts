@@ -31,6 +31,8 @@ Flags for up:
   --bind ADDR        address to listen on (default 127.0.0.1)
   --storage KIND     sqlite (default) or memory
   --insecure-http    plain HTTP without authentication (tests only)
+  --authorization-mode MODE  RBAC (default) or AlwaysAllow: HTTPS, but anonymous requests may do anything
+                     (benchmarks and tests only)
   --simulated-nodes N  register N simulated nodes (pods on them run without containers)
   --dns-port N       cluster DNS port on the bind address (default: any free port, printed at start)
   --ingress-http-port N, --ingress-https-port N
@@ -62,6 +64,7 @@ async function up(argv: string[]): Promise<void> {
       bind: { type: 'string' },
       storage: { type: 'string' },
       'insecure-http': { type: 'boolean' },
+      'authorization-mode': { type: 'string' },
       'simulated-nodes': { type: 'string' },
       'encryption-provider-config': { type: 'string' },
       'audit-policy-file': { type: 'string' },
@@ -86,6 +89,8 @@ async function up(argv: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${values.port}`);
   const storage = (values.storage ?? 'sqlite') as 'sqlite' | 'memory';
   if (storage !== 'sqlite' && storage !== 'memory') throw new Error(`--storage: sqlite or memory, not ${values.storage}`);
+  const authorizationMode = (values['authorization-mode'] ?? 'RBAC') as 'RBAC' | 'AlwaysAllow';
+  if (authorizationMode !== 'RBAC' && authorizationMode !== 'AlwaysAllow') throw new Error(`--authorization-mode: RBAC or AlwaysAllow, not ${values['authorization-mode']}`);
   const simulatedNodes = values['simulated-nodes'] !== undefined ? Number(values['simulated-nodes']) : 0;
   if (!Number.isInteger(simulatedNodes) || simulatedNodes < 0) throw new Error(`--simulated-nodes: not a count: ${values['simulated-nodes']}`);
   const cluster = await startCluster({
@@ -95,6 +100,7 @@ async function up(argv: string[]): Promise<void> {
     bind: values.bind ?? '127.0.0.1',
     storage,
     insecureHttp: values['insecure-http'],
+    authorizationMode,
     localNode: !values['no-local-node'],
     ingress: values['no-ingress']
       ? undefined

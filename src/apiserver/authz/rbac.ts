@@ -94,8 +94,8 @@ function describeSubject(s: Subject, bindingNamespace: string): string {
   return `${s.kind} ${JSON.stringify(s.name)}`;
 }
 
-/** What visitRules hands out for each rule: where it came from (for reasons). */
-export type RuleVisitor = (source: string, rule: Rule) => boolean | void;
+/** What visitRules hands out for each rule: where it came from (for reasons; made only when asked for). */
+export type RuleVisitor = (source: () => string, rule: Rule) => boolean | void;
 
 export class RBACAuthorizer {
   /** `node`: the Node authorizer, asked first (upstream --authorization-mode=Node,RBAC) */
@@ -129,8 +129,8 @@ export class RBACAuthorizer {
       if (!subject) continue;
       const { rules, error } = this.roleRules(b.roleRef.kind, b.roleRef.name, '');
       if (error) errors.push(error);
-      for (const rule of rules ?? [])
-        if (visit(`ClusterRoleBinding ${JSON.stringify(b.metadata?.name)} of ${b.roleRef.kind} ${JSON.stringify(b.roleRef.name)} to ${describeSubject(subject, '')}`, rule)) return errors;
+      const source = () => `ClusterRoleBinding ${JSON.stringify(b.metadata?.name)} of ${b.roleRef.kind} ${JSON.stringify(b.roleRef.name)} to ${describeSubject(subject, '')}`;
+      for (const rule of rules ?? []) if (visit(source, rule)) return errors;
     }
     if (!namespace) return errors;
     for (const b of this.cache.roleBindings.get(namespace)?.values() ?? []) {
@@ -138,9 +138,8 @@ export class RBACAuthorizer {
       if (!subject) continue;
       const { rules, error } = this.roleRules(b.roleRef.kind, b.roleRef.name, namespace);
       if (error) errors.push(error);
-      for (const rule of rules ?? [])
-        if (visit(`RoleBinding ${JSON.stringify(`${b.metadata?.name}/${namespace}`)} of ${b.roleRef.kind} ${JSON.stringify(b.roleRef.name)} to ${describeSubject(subject, namespace)}`, rule))
-          return errors;
+      const source = () => `RoleBinding ${JSON.stringify(`${b.metadata?.name}/${namespace}`)} of ${b.roleRef.kind} ${JSON.stringify(b.roleRef.name)} to ${describeSubject(subject, namespace)}`;
+      for (const rule of rules ?? []) if (visit(source, rule)) return errors;
     }
     return errors;
   }
@@ -170,7 +169,7 @@ export class RBACAuthorizer {
     let allowedBy = '';
     const errors = this.visitRules(a.user, a.namespace, (source, rule) => {
       if (!ruleAllows(a, rule)) return false;
-      allowedBy = source;
+      allowedBy = source();
       return true;
     });
     if (allowedBy) return { allowed: true, reason: `RBAC: allowed by ${allowedBy}` };
