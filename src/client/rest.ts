@@ -175,8 +175,8 @@ export class RestClient {
   ) {}
 
   /** Sends one request; JSON in, parsed JSON out; a non-2xx answer throws ClientStatusError. */
-  async call<R>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<R> {
-    const req: TransportRequest = { method, path, headers: { Accept: 'application/json' } };
+  async call<R>(method: string, path: string, body?: unknown, contentType = 'application/json', accept = 'application/json'): Promise<R> {
+    const req: TransportRequest = { method, path, headers: { Accept: accept } };
     if (body !== undefined) {
       req.body = typeof body === 'string' ? body : JSON.stringify(body);
       req.headers!['Content-Type'] = contentType;
@@ -237,16 +237,26 @@ function discovered(gv: { group: string; version: string }, r: APIResource): Dis
 }
 
 /** Operations on one resource, optionally bound to a namespace (unbound = all namespaces for list/watch). */
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const METADATA_OBJECT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
 export class ResourceClient<T extends MetaObject = KubeObject> {
   constructor(
     private readonly rest: RestClient,
     readonly ref: ResourceRef,
     readonly ns: string | undefined,
     private readonly fieldManager?: string,
+    /** lists and watches ask for PartialObjectMetadata (upstream's metadata client): objects without spec or data */
+    readonly metadataOnly = false,
   ) {}
 
   namespace(ns: string | undefined): ResourceClient<T> {
-    return new ResourceClient<T>(this.rest, this.ref, ns, this.fieldManager);
+    return new ResourceClient<T>(this.rest, this.ref, ns, this.fieldManager, this.metadataOnly);
+  }
+
+  /** The same resource, listed and watched as PartialObjectMetadata. */
+  metadata(): ResourceClient<MetaObject> {
+    return new ResourceClient<MetaObject>(this.rest, this.ref, this.ns, this.fieldManager, true);
   }
 
   private path(name?: string, sub?: string, ns = this.ns): string {
@@ -273,7 +283,7 @@ export class ResourceClient<T extends MetaObject = KubeObject> {
   }
 
   list(opts: ListOptions = {}): Promise<ObjectList<T>> {
-    return this.rest.call<ObjectList<T>>('GET', this.path() + query({ ...opts }));
+    return this.rest.call<ObjectList<T>>('GET', this.path() + query({ ...opts }), undefined, undefined, this.metadataOnly ? METADATA_LIST : undefined);
   }
 
   /** Every page of a list, following `continue`. */
@@ -344,7 +354,7 @@ export class ResourceClient<T extends MetaObject = KubeObject> {
         sendInitialEvents: opts.sendInitialEvents === undefined ? undefined : String(opts.sendInitialEvents),
         timeoutSeconds: opts.timeoutSeconds,
       });
-    const s = await this.rest.transport.stream({ method: 'GET', path, headers: { Accept: 'application/json' } });
+    const s = await this.rest.transport.stream({ method: 'GET', path, headers: { Accept: this.metadataOnly ? METADATA_OBJECT : 'application/json' } });
     if (s.status < 200 || s.status > 299) {
       const lines: string[] = [];
       for await (const l of s.lines) lines.push(l);

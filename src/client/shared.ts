@@ -43,10 +43,23 @@ export class SharedInformers {
 
   /** The informer for a resource (created on first ask; started with the others by start()). */
   informer<T extends MetaObject = KubeObject>(ref: ResourceRef): Informer<T> {
-    const key = `${ref.group}/${ref.version}/${ref.resource}`;
+    return this.shared<T>(ref, false);
+  }
+
+  /**
+   * An informer of the resource's metadata only (PartialObjectMetadata: no spec, data or status), for
+   * consumers that look at nothing else (garbage collection, counting): less to parse and to keep.
+   */
+  metadataInformer(ref: ResourceRef): Informer<MetaObject> {
+    return this.shared<MetaObject>(ref, true);
+  }
+
+  private shared<T extends MetaObject>(ref: ResourceRef, metadataOnly: boolean): Informer<T> {
+    const key = `${metadataOnly ? 'metadata:' : ''}${ref.group}/${ref.version}/${ref.resource}`;
     let inf = this.informers.get(key);
     if (!inf) {
-      inf = new Informer<MetaObject>(this.client.resource<MetaObject>(ref));
+      const client = this.client.resource<MetaObject>(ref);
+      inf = new Informer<MetaObject>(metadataOnly ? client.metadata() : client);
       this.informers.set(key, inf);
       if (this.started) inf.start();
     }

@@ -33,6 +33,9 @@ const COMPONENT = 'garbage-collector-controller';
 const RESYNC_PERIOD_MS = 30_000;
 /** upstream --concurrent-gc-syncs */
 const WORKERS = 20;
+// Data-heavy kinds no other built-in controller reads in full: watched as metadata only (what the graph
+// needs: uid, ownerReferences, finalizers, deletionTimestamp), like upstream's metadata informers.
+const METADATA_ONLY = new Set(['/configmaps', '/secrets']);
 const IGNORED = new Set(['/events', 'events.k8s.io/events']);
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -150,7 +153,7 @@ export class GarbageCollector implements Controller {
       const key = `${r.group}/${r.resource}`;
       if (this.monitors.has(key) || IGNORED.has(key)) continue;
       if (!['delete', 'list', 'watch'].every((v) => r.verbs.includes(v))) continue;
-      const informer = this.ctx.informers.informer<MetaObject>(r);
+      const informer = METADATA_ONLY.has(key) ? this.ctx.informers.metadataInformer(r) : this.ctx.informers.informer<MetaObject>(r);
       const gvk = { apiVersion: apiVersionOfRef(r), kind: r.kind };
       this.monitors.set(key, { resource: r, informer });
       informer.addEventHandler({

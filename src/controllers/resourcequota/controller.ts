@@ -33,6 +33,9 @@ const MEASURED: ResourceRef[] = [
   RESOURCES.cronjobs,
 ];
 
+/** Only counted (no spec or status in the usage): watched as metadata, as the garbage collector does. */
+const COUNTED_BY_METADATA = new Set<ResourceRef>([RESOURCES.configmaps, RESOURCES.secrets]);
+
 export const FULL_RESYNC_MS = 5 * 60_000;
 
 const isTerminal = (p: Pod) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
@@ -54,7 +57,15 @@ export class ResourceQuotaController implements Controller {
         if (!deepEqual(rq.spec?.hard ?? {}, rq.status?.hard ?? {})) this.queue.add(key(rq));
       },
     });
-    this.measured = MEASURED.map((ref) => ({ ref, informer: ref === RESOURCE_QUOTAS ? (this.quotas as unknown as Informer<KubeObject>) : ctx.informers.informer<KubeObject>(ref) }));
+    this.measured = MEASURED.map((ref) => ({
+      ref,
+      informer:
+        ref === RESOURCE_QUOTAS
+          ? (this.quotas as unknown as Informer<KubeObject>)
+          : COUNTED_BY_METADATA.has(ref)
+            ? (ctx.informers.metadataInformer(ref) as unknown as Informer<KubeObject>)
+            : ctx.informers.informer<KubeObject>(ref),
+    }));
     const replenish = (obj: KubeObject) => this.enqueueNamespace(obj.metadata?.namespace);
     for (const { ref, informer } of this.measured) {
       if (ref === RESOURCE_QUOTAS) continue;
