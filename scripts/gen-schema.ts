@@ -63,6 +63,8 @@ const EXTRA_FIELDS: Record<string, Record<string, string>> = {
     'x-kubernetes-preserve-unknown-fields': 'boolean',
     'x-kubernetes-validations': '[]object',
   },
+  // kubernetes-types drops the fields RuleWithOperations inlines from Rule
+  'io.k8s.api.admissionregistration.v1.RuleWithOperations': { resources: '[]string', scope: 'string' },
 };
 
 function declarationFiles(dir: string): string[] {

@@ -13,6 +13,7 @@ import { podSecurityAdmission } from './admission/podsecurity.js';
 import { resourceQuotaAdmission } from './admission/resourcequota.js';
 import { serviceAccountAdmission, type ServiceAccountAdmissionOptions } from './admission/serviceaccount.js';
 import { storageObjectInUseProtection } from './admission/storage-object-in-use-protection.js';
+import { mutatingAdmissionWebhook, validatingAdmissionWebhook } from './admission/webhook.js';
 import { serviceAllocator, type ServiceAllocatorOptions } from './admission/service-alloc.js';
 import { type Authenticator, bootstrapTokenAuthenticator, unionAuthenticator } from './authn.js';
 import { installAuthorization } from './authz/index.js';
@@ -90,7 +91,10 @@ export function newApiServer(o: NewApiServerOptions): ApiServer {
     ...(o.anonymousIsAdmin ? [] : [nodeRestriction(() => o.scheme.lookup('', 'v1', 'nodes'))]),
     serviceAccountAdmission(() => o.scheme.lookup('', 'v1', 'serviceaccounts'), o.serviceAccountAdmission),
     limitRanger(() => o.scheme.lookup('', 'v1', 'limitranges')),
+    // webhooks: mutating before any validating plugin; validating before anything reserves (IPs, quota)
+    mutatingAdmissionWebhook((g, v, r) => o.scheme.lookup(g, v, r), { log: o.log }),
     podSecurityAdmission(() => o.scheme.lookup('', 'v1', 'namespaces')),
+    validatingAdmissionWebhook((g, v, r) => o.scheme.lookup(g, v, r), { log: o.log }),
     serviceAllocator(o.services),
     defaultStorageClass(() => o.scheme.lookup('storage.k8s.io', 'v1', 'storageclasses')),
     storageObjectInUseProtection(),

@@ -1,5 +1,6 @@
-// The kinds of the discovery, events, storage, networking, coordination and RBAC API groups.
+// The kinds of the discovery, events, storage, networking, coordination, RBAC and admissionregistration API groups.
 import type { KindInfo } from '../types.js';
+import { mutatingWebhookConfigurationKind, validatingWebhookConfigurationKind } from './admissionregistration.js';
 import { endpointSliceKind } from './endpointslice.js';
 import { eventsV1EventKind } from './events.js';
 import { leaseKind } from './lease.js';
@@ -19,4 +20,6 @@ export const groupKinds: KindInfo[] = [
   clusterRoleKind,
   roleBindingKind,
   clusterRoleBindingKind,
+  validatingWebhookConfigurationKind,
+  mutatingWebhookConfigurationKind,
 ];

@@ -171,7 +171,7 @@ const PodDisruptionBudget = kind('PodDisruptionBudget', {
   status: object(struct('PodDisruptionBudgetStatus', { disruptedPods: map, conditions: mergeList('type', Condition) })),
 });
 
-// discovery, events, storage, networking, coordination, rbac
+// discovery, events, storage, networking, coordination, rbac, admissionregistration
 const EndpointSlice = kind('EndpointSlice', {
   endpoints: atomicList(struct('Endpoint', {})),
   ports: atomicList(struct('EndpointPort', {})),
@@ -193,6 +193,8 @@ const Role = kind('Role', { rules: atomicList(PolicyRule) });
 const ClusterRole = kind('ClusterRole', { rules: atomicList(PolicyRule) });
 const RoleBinding = kind('RoleBinding', { subjects: atomicList(Subject) });
 const ClusterRoleBinding = kind('ClusterRoleBinding', { subjects: atomicList(Subject) });
+const ValidatingWebhookConfiguration = kind('ValidatingWebhookConfiguration', { webhooks: mergeList('name', struct('ValidatingWebhook', {})) });
+const MutatingWebhookConfiguration = kind('MutatingWebhookConfiguration', { webhooks: mergeList('name', struct('MutatingWebhook', {})) });
 
 const BUILTIN: ReadonlyMap<string, SMPType> = new Map<string, SMPType>([
   ['v1/ConfigMap', ConfigMap],
@@ -231,6 +233,8 @@ const BUILTIN: ReadonlyMap<string, SMPType> = new Map<string, SMPType>([
   ['rbac.authorization.k8s.io/v1/ClusterRole', ClusterRole],
   ['rbac.authorization.k8s.io/v1/RoleBinding', RoleBinding],
   ['rbac.authorization.k8s.io/v1/ClusterRoleBinding', ClusterRoleBinding],
+  ['admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration', ValidatingWebhookConfiguration],
+  ['admissionregistration.k8s.io/v1/MutatingWebhookConfiguration', MutatingWebhookConfiguration],
 ]);
 
 /** The patch facts of a built-in kind; undefined for anything else (custom resources patch as JSON merge). */
