@@ -348,12 +348,19 @@ export class Registry {
     }
   }
 
+  /** Runs every plugin in order; when one refuses, those that already admitted undo what they reserved. */
   private async admit(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined, ctx: AdmissionContext = {}) {
-    for (const p of this.admission) await p.admit?.(op, info, obj, old, this, ctx);
+    let i = 0;
+    try {
+      for (; i < this.admission.length; i++) await this.admission[i].admit?.(op, info, obj, old, this, ctx);
+    } catch (e) {
+      this.rollback(op, info, obj, old, this.admission.slice(0, i));
+      throw e;
+    }
   }
 
-  private rollback(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined) {
-    for (const p of this.admission) {
+  private rollback(op: 'create' | 'update' | 'delete', info: KindInfo, obj: KubeObject, old: KubeObject | undefined, plugins = this.admission) {
+    for (const p of plugins) {
       try {
         p.rollback?.(op, info, obj, old);
       } catch (e) {
