@@ -1,6 +1,8 @@
 // The service proxy: watches Services and EndpointSlices and keeps one nftables table of ours equal to
-// buildRuleset() of the caches, applied whole in one `nft -f` transaction shortly after each change
-// (a short delay gathers bursts; consecutive applies are at least minSyncIntervalMs apart). Also gives
+// buildRuleset() of the caches. Shortly after each change (a short delay gathers bursts; consecutive
+// syncs are at least minSyncIntervalMs apart) one `nft -f` transaction applies only what changed
+// (partialTransaction(), as kube-proxy's nftables mode does partial syncs); the whole table is loaded
+// on start, after a failed transaction, when the table went missing, and every fullResyncPeriodMs. Also gives
 // `type: LoadBalancer` Services without a class an address from a pool (default: the node's own address,
 // like k3s's ServiceLB) in status.loadBalancer.ingress.
 import { writeFileSync } from 'node:fs';
@@ -12,11 +14,27 @@ import { RESOURCES, SharedInformers } from '../client/shared.js';
 import type { Transport } from '../client/transport.js';
 import { runWorkers, WorkQueue } from '../client/workqueue.js';
 import { metaNamespaceKey } from '../client/informer.js';
-import { deleteTable, listTable, nftApply, nftUsable } from './nft.js';
-import { buildRuleset, isIPv4, transaction, type Ruleset } from './ruleset.js';
+import { deleteTable, listTable, nftApply, nftUsable, tableExists } from './nft.js';
+import { buildRulesetModel, isIPv4, partialTransaction, renderRuleset, rulesetObjects, transaction, type Ruleset, type RulesetModel, type ServiceRulesCache } from './ruleset.js';
 
-export { buildRuleset, transaction, endpointsFor, externalAddresses, LABEL_SERVICE_NAME, MASQUERADE_MARK, type Ruleset, type RulesetOptions } from './ruleset.js';
-export { deleteTable, listTable, nftApply, nftUsable } from './nft.js';
+export {
+  buildRuleset,
+  buildRulesetModel,
+  renderRuleset,
+  rulesetObjects,
+  partialTransaction,
+  transaction,
+  endpointsFor,
+  externalAddresses,
+  LABEL_SERVICE_NAME,
+  MASQUERADE_MARK,
+  type Ruleset,
+  type RulesetModel,
+  type RulesetOptions,
+  type ServiceRules,
+  type ServiceRulesCache,
+} from './ruleset.js';
+export { deleteTable, listTable, nftApply, nftUsable, tableExists } from './nft.js';
 
 /** The component's name: its service account is `system:serviceaccount:kube-system:service-proxy`. */
 export const SERVICE_PROXY_COMPONENT = 'service-proxy';
@@ -40,23 +58,25 @@ export interface ServiceProxyOptions {
   syncDelayMs?: number;
   /** at most one apply per this many ms (default 50) */
   minSyncIntervalMs?: number;
-  /** re-apply the whole table this often even without changes (default 60 s; 0 = never) */
+  /** check this often that the table is still there, reloading it whole if not (default 60 s; 0 = never) */
   resyncPeriodMs?: number;
+  /** load the whole table this often even without changes, undoing edits from outside (default 1 h; 0 = never) */
+  fullResyncPeriodMs?: number;
   /** set net.ipv4.conf.all.route_localnet=1 for NodePorts on 127.0.0.1 (default true) */
   sysctls?: boolean;
   /** the nft binary (default `nft` from PATH) */
   nft?: string;
   /** shared informers of the process (started by their owner); default: our own */
   informers?: SharedInformers;
-  /** after each sync: whether nft ran, how long building + applying took */
-  onSync?: (r: { applied: boolean; durationMs: number; stats: Ruleset['stats'] }) => void;
+  /** after each sync: whether nft ran, whether it loaded the whole table, how long building + applying took */
+  onSync?: (r: { applied: boolean; full: boolean; durationMs: number; stats: Ruleset['stats'] }) => void;
 }
 
 export interface ServiceProxy {
-  /** the ruleset text last applied */
+  /** the whole-table text of the ruleset last applied (rendered on demand) */
   readonly appliedRuleset: string;
-  /** applies now (waits for a running apply first) */
-  syncNow(): Promise<void>;
+  /** applies pending changes now (waits for a running sync first); with full, loads the whole table */
+  syncNow(opts?: { full?: boolean }): Promise<void>;
   /** stops watching; with removeTable the table goes too (`timonel down`, tests) */
   stop(opts?: { removeTable?: boolean }): Promise<void>;
 }
@@ -83,30 +103,55 @@ export async function startServiceProxy(transport: Transport, opts: ServiceProxy
   const services = informers.informer<Service>(RESOURCES.services);
   const slices = informers.informer<EndpointSlice>(RESOURCES.endpointslices);
 
-  const existing = await listTable(tableName, nft);
-  let known = { chains: existing?.chains ?? new Set<string>(), sets: existing?.sets ?? new Set<string>() };
-  let appliedText = '';
+  const rulesetOptions = { tableName, nodeName: opts.nodeName, clusterCIDR };
+  const cache: ServiceRulesCache = new Map();
+  // what the kernel holds, as far as we know; undefined: unknown, list the table before a full load
+  let applied: RulesetModel | undefined;
+  let rendered: { model: RulesetModel; text: string } | undefined;
   let stopped = false;
   let dirty = true;
-  let force = false;
+  let full = true;
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let lastStart = 0;
   let failures = 0;
 
+  const loadWhole = async (model: RulesetModel) => {
+    const rs = renderRuleset(model);
+    // stale chains and sets to delete: those of the last model, or what the kernel really has
+    const previous = applied ? rulesetObjects(applied) : await listTable(tableName, nft);
+    await nftApply(transaction(rs, previous ?? { chains: [], sets: [] }, tableName), nft);
+    rendered = { model, text: rs.text };
+  };
   const syncOnce = async () => {
     const t0 = performance.now();
-    const rs = buildRuleset(services.list(), slices.list(), { tableName, nodeName: opts.nodeName, clusterCIDR });
-    const apply = force || rs.text !== appliedText;
-    force = false;
-    if (apply) {
-      await nftApply(transaction(rs, known, tableName), nft);
-      known = { chains: rs.chains, sets: rs.sets };
-      appliedText = rs.text;
+    const model = buildRulesetModel(services.list(), slices.list(), rulesetOptions, cache);
+    let tx = full || !applied ? undefined : partialTransaction(applied, model);
+    if (tx) {
+      try {
+        await nftApply(tx, nft);
+      } catch (e) {
+        log(`proxy: a partial update failed, loading the whole table: ${(e as Error).message}`);
+        applied = undefined;
+        tx = undefined;
+      }
     }
+    const wasFull = tx === undefined;
+    if (wasFull) {
+      try {
+        await loadWhole(model);
+      } catch (e) {
+        applied = undefined;
+        full = true;
+        throw e;
+      }
+    }
+    full = false;
+    applied = model;
+    const didApply = tx !== '';
     const durationMs = performance.now() - t0;
-    if (apply && durationMs > 500) log(`proxy: applying ${rs.stats.servicePorts} service ports took ${durationMs.toFixed(0)} ms`);
-    opts.onSync?.({ applied: apply, durationMs, stats: rs.stats });
+    if (didApply && durationMs > 500) log(`proxy: applying ${model.stats.servicePorts} service ports (${wasFull ? 'whole table' : 'changes'}) took ${durationMs.toFixed(0)} ms`);
+    opts.onSync?.({ applied: didApply, full: wasFull, durationMs, stats: model.stats });
   };
 
   const run = () => {
@@ -201,21 +246,40 @@ export async function startServiceProxy(transport: Transport, opts: ServiceProxy
   lastStart = Date.now();
   await syncOnce();
   const workers = manageLB ? runWorkers(statusQueue, 1, syncStatus, log) : Promise.resolve();
-  const resyncEvery = opts.resyncPeriodMs ?? 60_000;
-  const resyncTimer = resyncEvery > 0 ? setInterval(() => ((force = true), changed()), resyncEvery) : undefined;
-  resyncTimer?.unref();
+  const checkEvery = opts.resyncPeriodMs ?? 60_000;
+  const checkTimer =
+    checkEvery > 0
+      ? setInterval(() => {
+          void tableExists(tableName, nft).then(
+            (ok) => {
+              if (ok || stopped) return;
+              log(`proxy: table ip ${tableName} is gone, loading it again`);
+              applied = undefined;
+              full = true;
+              changed();
+            },
+            (e: unknown) => log(`proxy: cannot list nftables tables: ${(e as Error).message}`),
+          );
+        }, checkEvery)
+      : undefined;
+  checkTimer?.unref();
+  const fullEvery = opts.fullResyncPeriodMs ?? 3_600_000;
+  const fullTimer = fullEvery > 0 ? setInterval(() => ((full = true), changed()), fullEvery) : undefined;
+  fullTimer?.unref();
   log(`proxy: nftables table ip ${tableName} programmed for node ${opts.nodeName} (${nodeIPs.join(', ') || 'no node IPs'})`);
 
   return {
     get appliedRuleset() {
-      return appliedText;
+      if (!applied) return rendered?.text ?? '';
+      if (rendered?.model !== applied) rendered = { model: applied, text: renderRuleset(applied).text };
+      return rendered.text;
     },
-    async syncNow() {
+    async syncNow(o = {}) {
       while (running) await running;
       clearTimeout(timer);
       timer = undefined;
       dirty = true;
-      force = true;
+      if (o.full) full = true;
       run();
       await running;
     },
@@ -223,7 +287,8 @@ export async function startServiceProxy(transport: Transport, opts: ServiceProxy
       if (stopped) return;
       stopped = true;
       clearTimeout(timer);
-      if (resyncTimer) clearInterval(resyncTimer);
+      if (checkTimer) clearInterval(checkTimer);
+      if (fullTimer) clearInterval(fullTimer);
       statusQueue.shutDown();
       await running;
       await workers;

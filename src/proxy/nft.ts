@@ -44,6 +44,12 @@ export async function listTable(name: string, nft = 'nft'): Promise<{ chains: Se
   return { chains, sets, text };
 }
 
+/** Whether `table ip <name>` exists (`nft list tables ip`: cheap, whatever the table holds). */
+export async function tableExists(name: string, nft = 'nft'): Promise<boolean> {
+  const out = await nftRun(['list', 'tables', 'ip'], nft);
+  return out.split('\n').some((l) => l.trim() === `table ip ${name}`);
+}
+
 export async function deleteTable(name: string, nft = 'nft'): Promise<void> {
   // `add` first makes the delete succeed when the table is already gone.
   await nftApply(`add table ip ${name}\ndelete table ip ${name}\n`, nft);

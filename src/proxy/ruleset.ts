@@ -1,8 +1,9 @@
 // The nftables ruleset of the service proxy, computed from Services and EndpointSlices alone (no I/O):
-// one table of our own, rebuilt whole in one `nft -f` transaction. The layout follows kube-proxy's
-// nftables mode: verdict maps keyed by `ip . protocol . port` send new connections to a per-service
-// chain that spreads them over per-endpoint DNAT chains with `numgen random`; filter chains reject
-// connections to Services without endpoints; marked packets and pod egress are masqueraded.
+// one table of our own, loaded whole (renderRuleset) or changed in place (partialTransaction). The layout
+// follows kube-proxy's nftables mode: verdict maps keyed by `ip . protocol . port` send new connections
+// to a per-service chain that DNATs them to an endpoint picked with `numgen random` (through per-endpoint
+// chains under session affinity); filter chains reject connections to Services without endpoints;
+// marked packets, hairpin connections and pod egress are masqueraded.
 import type { Service, ServicePort } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 
@@ -130,40 +131,47 @@ export function slicesByService(slices: Iterable<EndpointSlice>): Map<string, En
   return out;
 }
 
-export function buildRuleset(services: Iterable<Service>, slices: Iterable<EndpointSlice>, opts: RulesetOptions): Ruleset {
+/** What one Service adds to the table: its own chains and affinity sets, and elements of the shared maps. */
+export interface ServiceRules {
+  /** chain → its rules, in declaration order; every name carries the Service's namespace/name */
+  chains: Map<string, string[]>;
+  /** affinity set → its declaration */
+  sets: Map<string, string>;
+  /** [map or set, key, verdict ('' for a set)], in order; a key another Service took first is dropped when merged */
+  elements: [string, string, string][];
+  stats: Ruleset['stats'];
+}
+
+/**
+ * The ruleset as data: fixed base chains, one ServiceRules per Service (by namespace/name, sorted) and
+ * the merged elements of the shared maps. The unit of partial syncs (partialTransaction()).
+ */
+export interface RulesetModel {
+  tableName: string;
+  /** base and helper chains with their rules: constant for one set of options */
+  base: string;
+  services: Map<string, ServiceRules>;
+  /** map or set → key → verdict ('' for a set) */
+  elements: Map<string, Map<string, string>>;
+  stats: Ruleset['stats'];
+}
+
+/** Per-Service results of an earlier build, reused while the Service and its slices are the same objects. */
+export type ServiceRulesCache = Map<string, { svc: Service; slices: EndpointSlice[]; rules: ServiceRules }>;
+
+const ELEMENT_SETS = ['cluster-ips', 'service-ips', 'service-nodeports', 'no-endpoint-services', 'no-endpoint-nodeports', 'endpoint-hairpins'];
+
+function baseText(opts: RulesetOptions): string {
   const T = `ip ${opts.tableName}`;
-  const lines: string[] = [`add table ${T}`, `flush table ${T}`];
-  const chains = new Set<string>();
-  const sets = new Set<string>();
+  const decls: string[] = [`add table ${T}`, `flush table ${T}`];
   const rules: string[] = [];
-  const elements: Record<string, string[]> = { 'service-ips': [], 'service-nodeports': [], 'no-endpoint-services': [], 'no-endpoint-nodeports': [] };
-  const usedKeys = new Set<string>();
-  const clusterIPs: string[] = [];
-  const stats = { servicePorts: 0, endpoints: 0, rejecting: 0 };
   const mark = `0x${MASQUERADE_MARK.toString(16).padStart(8, '0')}`;
-
-  const chain = (name: string, spec?: string) => {
-    chains.add(name);
-    lines.push(spec ? `add chain ${T} ${name} { ${spec} }` : `add chain ${T} ${name}`);
-  };
   const rule = (chainName: string, r: string) => rules.push(`add rule ${T} ${chainName} ${r}`);
-  // A key taken twice (two Services claiming one external IP and port) would fail the whole transaction.
-  const element = (map: string, key: string, verdict: string): boolean => {
-    const k = `${map} ${key}`;
-    if (usedKeys.has(k)) return false;
-    usedKeys.add(k);
-    elements[map].push(`${key} : ${verdict}`);
-    return true;
-  };
-
-  for (const [name, spec] of BASE_CHAINS) chain(name, spec);
-  for (const name of HELPER_CHAINS) chain(name);
-  for (const [name, spec] of MAPS) {
-    sets.add(name);
-    lines.push(`add map ${T} ${name} { ${spec} }`, `flush map ${T} ${name}`);
-  }
-  sets.add('cluster-ips');
-  lines.push(`add set ${T} cluster-ips { type ipv4_addr; }`, `flush set ${T} cluster-ips`);
+  for (const [name, spec] of BASE_CHAINS) decls.push(`add chain ${T} ${name} { ${spec} }`);
+  for (const name of HELPER_CHAINS) decls.push(`add chain ${T} ${name}`);
+  for (const [name, spec] of MAPS) decls.push(`add map ${T} ${name} { ${spec} }`, `flush map ${T} ${name}`);
+  decls.push(`add set ${T} cluster-ips { type ipv4_addr; }`, `flush set ${T} cluster-ips`);
+  decls.push(`add set ${T} endpoint-hairpins { type ipv4_addr . ipv4_addr; }`, `flush set ${T} endpoint-hairpins`);
 
   rule('filter-prerouting', 'iifname != "lo" ip daddr 127.0.0.0/8 drop');
   for (const c of ['filter-input', 'filter-forward', 'filter-output']) rule(c, 'ct state new jump endpoints-check');
@@ -181,97 +189,195 @@ export function buildRuleset(services: Iterable<Service>, slices: Iterable<Endpo
   rule('services', 'fib daddr type local meta l4proto . th dport vmap @service-nodeports');
   rule('mark-for-masquerade', `meta mark set meta mark | ${mark}`);
   rule('masquerading', `meta mark & ${mark} == ${mark} meta mark set meta mark ^ ${mark} masquerade fully-random`);
+  // a pod reaching itself through a Service (hairpin): after DNAT its source and destination are one endpoint
+  rule('masquerading', 'ct status dnat ip saddr . ip daddr @endpoint-hairpins masquerade fully-random');
   if (opts.clusterCIDR) rule('masquerading', `ip saddr ${opts.clusterCIDR} ip daddr != ${opts.clusterCIDR} masquerade fully-random`);
+  return `${decls.join('\n')}\n\u0000${rules.join('\n')}\n`;
+}
 
-  const bySvc = slicesByService(slices);
-  const sorted = [...services].filter(hasProxiedClusterIP).sort((a, b) => serviceKey(a).localeCompare(serviceKey(b)));
+/** The chains, sets and map elements of one Service with a proxied ClusterIP. */
+export function buildServiceRules(svc: Service, svcSlices: EndpointSlice[], opts: RulesetOptions): ServiceRules {
+  const chains = new Map<string, string[]>();
+  const sets = new Map<string, string>();
+  const elements: [string, string, string][] = [];
+  const stats = { servicePorts: 0, endpoints: 0, rejecting: 0 };
+  let current: string[] = [];
+  const chain = (name: string) => chains.set(name, (current = []));
+  // Rules always go to the chain declared last.
+  const rule = (r: string) => current.push(r);
+  const element = (map: string, key: string, verdict: string) => elements.push([map, key, verdict]);
+
+  const clusterIP = svc.spec!.clusterIP!;
+  element('cluster-ips', clusterIP, '');
+  const affinity = svc.spec?.sessionAffinity === 'ClientIP';
+  const timeout = svc.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_S;
+  const localInternal = svc.spec?.internalTrafficPolicy === 'Local';
+  const externals = externalAddresses(svc);
+  const hasNodePorts = svc.spec?.type === 'NodePort' || svc.spec?.type === 'LoadBalancer';
+  const localExternal = (hasNodePorts || externals.length > 0) && svc.spec?.externalTrafficPolicy === 'Local';
   const endpointChains = new Set<string>();
 
-  for (const svc of sorted) {
-    const clusterIP = svc.spec!.clusterIP!;
-    clusterIPs.push(clusterIP);
-    const svcSlices = bySvc.get(serviceKey(svc)) ?? [];
-    const affinity = svc.spec?.sessionAffinity === 'ClientIP';
-    const timeout = svc.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_S;
-    const localInternal = svc.spec?.internalTrafficPolicy === 'Local';
-    const externals = externalAddresses(svc);
-    const hasNodePorts = svc.spec?.type === 'NodePort' || svc.spec?.type === 'LoadBalancer';
-    const localExternal = (hasNodePorts || externals.length > 0) && svc.spec?.externalTrafficPolicy === 'Local';
+  for (const sp of svc.spec?.ports ?? []) {
+    const proto = PROTOCOLS[sp.protocol ?? 'TCP'];
+    if (!proto || !sp.port) continue;
+    const id = servicePortID(svc, sp, proto);
+    const nodePort = hasNodePorts && sp.nodePort ? sp.nodePort : undefined;
+    const all = endpointsFor(svcSlices, sp);
+    stats.servicePorts++;
 
-    for (const sp of svc.spec?.ports ?? []) {
-      const proto = PROTOCOLS[sp.protocol ?? 'TCP'];
-      if (!proto || !sp.port) continue;
-      const id = servicePortID(svc, sp, proto);
-      const nodePort = hasNodePorts && sp.nodePort ? sp.nodePort : undefined;
-      const all = endpointsFor(svcSlices, sp);
-      stats.servicePorts++;
+    if (!all.length) {
+      stats.rejecting++;
+      element('no-endpoint-services', `${clusterIP} . ${proto} . ${sp.port}`, 'goto reject-chain');
+      for (const ip of externals) element('no-endpoint-services', `${ip} . ${proto} . ${sp.port}`, 'goto reject-chain');
+      if (nodePort) element('no-endpoint-nodeports', `${proto} . ${nodePort}`, 'goto reject-chain');
+      continue;
+    }
 
-      if (!all.length) {
-        stats.rejecting++;
-        element('no-endpoint-services', `${clusterIP} . ${proto} . ${sp.port}`, 'goto reject-chain');
-        for (const ip of externals) element('no-endpoint-services', `${ip} . ${proto} . ${sp.port}`, 'goto reject-chain');
-        if (nodePort) element('no-endpoint-nodeports', `${proto} . ${nodePort}`, 'goto reject-chain');
-        continue;
+    const epChain = (e: Endpoint) => `ep-${id}/${e.ip}/${e.port}`;
+    const affSet = (e: Endpoint) => `aff-${timeout}-${id}/${e.ip}/${e.port}`;
+    const local = all.filter((e) => e.nodeName === opts.nodeName);
+    const hasExternal = externals.length > 0 || nodePort !== undefined;
+    const clusterChain = `svc-${id}`;
+    const localChain = `local-${id}`;
+    const needCluster = !localInternal || hasExternal;
+    const needLocal = (localInternal || (hasExternal && localExternal)) && local.length > 0;
+    stats.endpoints += all.length;
+
+    for (const e of needCluster ? all : local) element('endpoint-hairpins', `${e.ip} . ${e.ip}`, '');
+    // Per-endpoint chains only where session affinity needs them: nft reads every chain of the table
+    // before each transaction, so chains make partial syncs slow; a DNAT map picks the endpoint otherwise.
+    for (const e of !affinity ? [] : needCluster ? all : local) {
+      const c = epChain(e);
+      if (endpointChains.has(c)) continue;
+      endpointChains.add(c);
+      chain(c);
+      rule(`ip saddr ${e.ip} jump mark-for-masquerade`);
+      if (affinity) {
+        sets.set(affSet(e), `{ type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s; }`);
+        rule(`update @${affSet(e)} { ip saddr }`);
       }
+      rule(`meta l4proto ${proto} dnat to ${e.ip}:${e.port}`);
+    }
 
-      const epChain = (e: Endpoint) => `ep-${id}/${e.ip}/${e.port}`;
-      const affSet = (e: Endpoint) => `aff-${timeout}-${id}/${e.ip}/${e.port}`;
-      const local = all.filter((e) => e.nodeName === opts.nodeName);
-      const hasExternal = externals.length > 0 || nodePort !== undefined;
-      const clusterChain = `svc-${id}`;
-      const localChain = `local-${id}`;
-      const needCluster = !localInternal || hasExternal;
-      const needLocal = (localInternal || (hasExternal && localExternal)) && local.length > 0;
-      stats.endpoints += all.length;
-
-      for (const e of needCluster ? all : local) {
-        const c = epChain(e);
-        if (endpointChains.has(c)) continue;
-        endpointChains.add(c);
-        chain(c);
-        rule(c, `ip saddr ${e.ip} jump mark-for-masquerade`);
-        if (affinity) {
-          sets.add(affSet(e));
-          lines.push(`add set ${T} ${affSet(e)} { type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s; }`);
-          rule(c, `update @${affSet(e)} { ip saddr }`);
-        }
-        rule(c, `meta l4proto ${proto} dnat to ${e.ip}:${e.port}`);
+    const balance = (name: string, eps: Endpoint[]) => {
+      chain(name);
+      if (!affinity) {
+        if (eps.length === 1) rule(`meta l4proto ${proto} dnat to ${eps[0].ip}:${eps[0].port}`);
+        else rule(`meta l4proto ${proto} dnat ip to numgen random mod ${eps.length} map { ${eps.map((e, i) => `${i} : ${e.ip} . ${e.port}`).join(', ')} }`);
+        return;
       }
+      for (const e of eps) rule(`ip saddr @${affSet(e)} goto ${epChain(e)}`);
+      if (eps.length === 1) rule(`goto ${epChain(eps[0])}`);
+      else rule(`numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${epChain(e)}`).join(', ')} }`);
+    };
+    if (needCluster) balance(clusterChain, all);
+    if (needLocal) balance(localChain, local);
 
-      const balance = (name: string, eps: Endpoint[]) => {
-        chain(name);
-        if (affinity) for (const e of eps) rule(name, `ip saddr @${affSet(e)} goto ${epChain(e)}`);
-        if (eps.length === 1) rule(name, `goto ${epChain(eps[0])}`);
-        else rule(name, `numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${epChain(e)}`).join(', ')} }`);
-      };
-      if (needCluster) balance(clusterChain, all);
-      if (needLocal) balance(localChain, local);
+    // internalTrafficPolicy Local with endpoints on other nodes only: dropped, as kube-proxy does.
+    const internalVerdict = !localInternal ? `goto ${clusterChain}` : local.length ? `goto ${localChain}` : 'drop';
+    element('service-ips', `${clusterIP} . ${proto} . ${sp.port}`, internalVerdict);
 
-      // internalTrafficPolicy Local with endpoints on other nodes only: dropped, as kube-proxy does.
-      const internalVerdict = !localInternal ? `goto ${clusterChain}` : local.length ? `goto ${localChain}` : 'drop';
-      element('service-ips', `${clusterIP} . ${proto} . ${sp.port}`, internalVerdict);
+    if (!hasExternal) continue;
+    const extChain = `ext-${id}`;
+    chain(extChain);
+    if (!localExternal) {
+      rule('jump mark-for-masquerade');
+      rule(`goto ${clusterChain}`);
+    } else {
+      // Pods and the node itself use every endpoint (source IPs need no keeping there).
+      if (opts.clusterCIDR) rule(`ip saddr ${opts.clusterCIDR} goto ${clusterChain}`);
+      rule('fib saddr type local jump mark-for-masquerade');
+      rule(`fib saddr type local goto ${clusterChain}`);
+      rule(local.length ? `goto ${localChain}` : 'drop');
+    }
+    for (const ip of externals) element('service-ips', `${ip} . ${proto} . ${sp.port}`, `goto ${extChain}`);
+    if (nodePort) element('service-nodeports', `${proto} . ${nodePort}`, `goto ${extChain}`);
+  }
+  return { chains, sets, elements, stats };
+}
 
-      if (!hasExternal) continue;
-      const extChain = `ext-${id}`;
-      chain(extChain);
-      if (!localExternal) {
-        rule(extChain, 'jump mark-for-masquerade');
-        rule(extChain, `goto ${clusterChain}`);
-      } else {
-        // Pods and the node itself use every endpoint (source IPs need no keeping there).
-        if (opts.clusterCIDR) rule(extChain, `ip saddr ${opts.clusterCIDR} goto ${clusterChain}`);
-        rule(extChain, 'fib saddr type local jump mark-for-masquerade');
-        rule(extChain, `fib saddr type local goto ${clusterChain}`);
-        rule(extChain, local.length ? `goto ${localChain}` : 'drop');
-      }
-      for (const ip of externals) element('service-ips', `${ip} . ${proto} . ${sp.port}`, `goto ${extChain}`);
-      if (nodePort) element('service-nodeports', `${proto} . ${nodePort}`, `goto ${extChain}`);
+/**
+ * The model of the whole table. With `cache`, Services whose object and slices are the very objects of
+ * the last call (an informer keeps unchanged objects) reuse their ServiceRules; the cache is updated.
+ */
+export function buildRulesetModel(services: Iterable<Service>, slices: Iterable<EndpointSlice>, opts: RulesetOptions, cache?: ServiceRulesCache): RulesetModel {
+  const bySvc = slicesByService(slices);
+  const keyed: [string, Service][] = [];
+  for (const svc of services) if (hasProxiedClusterIP(svc)) keyed.push([serviceKey(svc), svc]);
+  keyed.sort((a, b) => a[0].localeCompare(b[0]));
+  const out = new Map<string, ServiceRules>();
+  const elements = new Map<string, Map<string, string>>(ELEMENT_SETS.map((m) => [m, new Map<string, string>()]));
+  const stats = { servicePorts: 0, endpoints: 0, rejecting: 0 };
+  const unused = new Set(cache?.keys());
+  for (const [key, svc] of keyed) {
+    const svcSlices = bySvc.get(key) ?? [];
+    const hit = cache?.get(key);
+    let rules: ServiceRules;
+    if (hit && hit.svc === svc && hit.slices.length === svcSlices.length && hit.slices.every((s, i) => s === svcSlices[i])) rules = hit.rules;
+    else {
+      rules = buildServiceRules(svc, svcSlices, opts);
+      cache?.set(key, { svc, slices: svcSlices, rules });
+    }
+    unused.delete(key);
+    out.set(key, rules);
+    stats.servicePorts += rules.stats.servicePorts;
+    stats.endpoints += rules.stats.endpoints;
+    stats.rejecting += rules.stats.rejecting;
+    // A key taken twice (two Services claiming one external IP and port) would fail the whole transaction.
+    for (const [map, k, v] of rules.elements) {
+      const m = elements.get(map)!;
+      if (!m.has(k)) m.set(k, v);
     }
   }
+  for (const key of unused) cache?.delete(key);
+  return { tableName: opts.tableName, base: baseText(opts), services: out, elements, stats };
+}
 
-  if (clusterIPs.length) lines.push(`add element ${T} cluster-ips { ${[...new Set(clusterIPs)].join(', ')} }`);
-  for (const [map, els] of Object.entries(elements)) if (els.length) lines.push(`add element ${T} ${map} { ${els.join(', ')} }`);
-  return { text: [...lines, ...rules].join('\n') + '\n', chains, sets, stats };
+/** The whole-table `nft -f` input of a model (`flush table` first), and what it creates. */
+export function renderRuleset(model: RulesetModel): Ruleset {
+  const T = `ip ${model.tableName}`;
+  const [baseDecls, baseRules] = model.base.split('\u0000');
+  const decls: string[] = [baseDecls];
+  const rules: string[] = [baseRules];
+  const chains = new Set<string>([...BASE_CHAINS.map(([n]) => n), ...HELPER_CHAINS]);
+  const sets = new Set<string>([...MAPS.map(([n]) => n), 'cluster-ips', 'endpoint-hairpins']);
+  for (const svc of model.services.values()) {
+    // an endpoint chain's affinity set is declared right after it
+    const affinitySetOf = new Map<string, string>();
+    for (const s of svc.sets.keys()) affinitySetOf.set(s.replace(/^aff-\d+-/, 'ep-'), s);
+    for (const [c, body] of svc.chains) {
+      chains.add(c);
+      decls.push(`add chain ${T} ${c}\n`);
+      for (const r of body) rules.push(`add rule ${T} ${c} ${r}\n`);
+      const s = affinitySetOf.get(c);
+      if (s) {
+        sets.add(s);
+        decls.push(`add set ${T} ${s} ${svc.sets.get(s)!}\n`);
+      }
+    }
+  }
+  for (const [map, els] of model.elements) {
+    if (!els.size) continue;
+    const items: string[] = [];
+    for (const [k, v] of els) items.push(v ? `${k} : ${v}` : k);
+    decls.push(`add element ${T} ${map} { ${items.join(', ')} }\n`);
+  }
+  return { text: decls.join('') + rules.join(''), chains, sets, stats: model.stats };
+}
+
+/** The chains and sets a model creates (renderRuleset() without the text). */
+export function rulesetObjects(model: RulesetModel): { chains: Set<string>; sets: Set<string> } {
+  const chains = new Set<string>([...BASE_CHAINS.map(([n]) => n), ...HELPER_CHAINS]);
+  const sets = new Set<string>([...MAPS.map(([n]) => n), 'cluster-ips', 'endpoint-hairpins']);
+  for (const svc of model.services.values()) {
+    for (const c of svc.chains.keys()) chains.add(c);
+    for (const s of svc.sets.keys()) sets.add(s);
+  }
+  return { chains, sets };
+}
+
+export function buildRuleset(services: Iterable<Service>, slices: Iterable<EndpointSlice>, opts: RulesetOptions): Ruleset {
+  return renderRuleset(buildRulesetModel(services, slices, opts));
 }
 
 /**
@@ -285,4 +391,57 @@ export function transaction(rs: Ruleset, previous: { chains: Iterable<string>; s
   for (const c of previous.chains) if (!rs.chains.has(c)) out.push(`delete chain ${T} ${c}\n`);
   for (const s of previous.sets) if (!rs.sets.has(s)) out.push(`delete set ${T} ${s}\n`);
   return out.join('');
+}
+
+const sameRules = (a: string[], b: string[]) => a.length === b.length && a.every((r, i) => r === b[i]);
+
+/**
+ * The `nft -f` transaction taking the kernel from `prev` (as applied) to `next`, touching only what
+ * differs: map elements deleted and added, chains of changed Services added, flushed and refilled,
+ * chains and affinity sets of removed endpoints and Services flushed and deleted. '' when nothing
+ * differs; undefined when only a whole-table load can do it (other table or base chains).
+ * Unchanged Services (the same ServiceRules object, see ServiceRulesCache) are not even compared.
+ */
+export function partialTransaction(prev: RulesetModel, next: RulesetModel): string | undefined {
+  if (prev.tableName !== next.tableName || prev.base !== next.base) return undefined;
+  const T = `ip ${next.tableName}`;
+  const delElements: string[] = [];
+  const decls: string[] = [];
+  const rules: string[] = [];
+  const addElements: string[] = [];
+  const deletions: string[] = [];
+
+  const diffService = (p: ServiceRules | undefined, n: ServiceRules | undefined) => {
+    for (const [c, body] of n?.chains ?? []) {
+      const old = p?.chains.get(c);
+      if (old && sameRules(old, body)) continue;
+      decls.push(old ? `flush chain ${T} ${c}\n` : `add chain ${T} ${c}\n`);
+      for (const r of body) rules.push(`add rule ${T} ${c} ${r}\n`);
+    }
+    for (const c of p?.chains.keys() ?? []) {
+      if (n?.chains.has(c)) continue;
+      // its jumps go first, so that chains it refers to can be deleted in this transaction too
+      decls.push(`flush chain ${T} ${c}\n`);
+      deletions.push(`delete chain ${T} ${c}\n`);
+    }
+    for (const [s, spec] of n?.sets ?? []) if (!p?.sets.has(s)) decls.push(`add set ${T} ${s} ${spec}\n`);
+    for (const s of p?.sets.keys() ?? []) if (!n?.sets.has(s)) deletions.push(`delete set ${T} ${s}\n`);
+  };
+  for (const [key, n] of next.services) {
+    const p = prev.services.get(key);
+    if (p !== n) diffService(p, n);
+  }
+  for (const [key, p] of prev.services) if (!next.services.has(key)) diffService(p, undefined);
+
+  for (const map of ELEMENT_SETS) {
+    const before = prev.elements.get(map) ?? new Map<string, string>();
+    const after = next.elements.get(map) ?? new Map<string, string>();
+    const gone: string[] = [];
+    const added: string[] = [];
+    for (const [k, v] of before) if (after.get(k) !== v) gone.push(k);
+    for (const [k, v] of after) if (before.get(k) !== v) added.push(v ? `${k} : ${v}` : k);
+    if (gone.length) delElements.push(`delete element ${T} ${map} { ${gone.join(', ')} }\n`);
+    if (added.length) addElements.push(`add element ${T} ${map} { ${added.join(', ')} }\n`);
+  }
+  return [...delElements, ...decls, ...rules, ...addElements, ...deletions].join('');
 }

@@ -40,7 +40,7 @@ function nftCheck(rs: Ruleset): void {
 }
 
 describe('service proxy ruleset', () => {
-  it('ClusterIP: the VIP goes to a chain spreading over the ready endpoints with numgen, each DNATed', () => {
+  it('ClusterIP: the VIP goes to a chain DNATing to a ready endpoint picked with numgen; endpoints are hairpin-masqueraded', () => {
     const rs = buildRuleset(
       [svc('web', { clusterIP: '10.43.0.10', ports: http })],
       [slice('web', [ep('10.42.0.3'), ep('10.42.0.2'), ep('10.42.0.4', 'node-1', { ready: false })])],
@@ -48,12 +48,10 @@ describe('service proxy ruleset', () => {
     );
     assert.deepEqual(elementsOf(rs, 'service-ips'), ['10.43.0.10 . tcp . 80 : goto svc-default/web/tcp/http']);
     assert.deepEqual(chainRules(rs, 'svc-default/web/tcp/http'), [
-      'numgen random mod 2 vmap { 0 : goto ep-default/web/tcp/http/10.42.0.2/8080, 1 : goto ep-default/web/tcp/http/10.42.0.3/8080 }',
+      'meta l4proto tcp dnat ip to numgen random mod 2 map { 0 : 10.42.0.2 . 8080, 1 : 10.42.0.3 . 8080 }',
     ]);
-    assert.deepEqual(chainRules(rs, 'ep-default/web/tcp/http/10.42.0.2/8080'), [
-      'ip saddr 10.42.0.2 jump mark-for-masquerade',
-      'meta l4proto tcp dnat to 10.42.0.2:8080',
-    ]);
+    assert.ok(![...rs.chains].some((c) => c.startsWith('ep-')), 'no per-endpoint chains without session affinity');
+    assert.deepEqual(elementsOf(rs, 'endpoint-hairpins'), ['10.42.0.2 . 10.42.0.2', '10.42.0.3 . 10.42.0.3']);
     assert.ok(!rs.text.includes('10.42.0.4'), 'a not-ready endpoint gets no rule');
     assert.deepEqual(elementsOf(rs, 'cluster-ips'), ['10.43.0.10']);
     assert.deepEqual(elementsOf(rs, 'no-endpoint-services'), []);
@@ -74,6 +72,7 @@ describe('service proxy ruleset', () => {
     ]);
     assert.deepEqual(chainRules(rs, 'masquerading'), [
       'meta mark & 0x00004000 == 0x00004000 meta mark set meta mark ^ 0x00004000 masquerade fully-random',
+      'ct status dnat ip saddr . ip daddr @endpoint-hairpins masquerade fully-random',
       'ip saddr 10.42.0.0/16 ip daddr != 10.42.0.0/16 masquerade fully-random',
     ]);
     assert.deepEqual(chainRules(rs, 'reject-chain'), ['meta l4proto tcp reject with tcp reset', 'reject']);
@@ -116,7 +115,7 @@ describe('service proxy ruleset', () => {
     const rs = buildRuleset([svc('np', { type: 'NodePort', clusterIP: '10.43.0.11', ports: [{ ...http[0], nodePort: 30080 }] })], [slice('np', [ep('10.42.0.2')])], opts);
     assert.deepEqual(elementsOf(rs, 'service-nodeports'), ['tcp . 30080 : goto ext-default/np/tcp/http']);
     assert.deepEqual(chainRules(rs, 'ext-default/np/tcp/http'), ['jump mark-for-masquerade', 'goto svc-default/np/tcp/http']);
-    assert.deepEqual(chainRules(rs, 'svc-default/np/tcp/http'), ['goto ep-default/np/tcp/http/10.42.0.2/8080'], 'one endpoint needs no numgen');
+    assert.deepEqual(chainRules(rs, 'svc-default/np/tcp/http'), ['meta l4proto tcp dnat to 10.42.0.2:8080'], 'one endpoint needs no numgen');
     nftCheck(rs);
   });
 
@@ -187,7 +186,7 @@ describe('service proxy ruleset', () => {
       'fib saddr type local goto svc-default/loc/tcp/http',
       'goto local-default/loc/tcp/http',
     ]);
-    assert.deepEqual(chainRules(rs, 'local-default/loc/tcp/http'), ['goto ep-default/loc/tcp/http/10.42.0.2/8080']);
+    assert.deepEqual(chainRules(rs, 'local-default/loc/tcp/http'), ['meta l4proto tcp dnat to 10.42.0.2:8080']);
     assert.deepEqual(elementsOf(rs, 'service-ips'), ['10.43.0.16 . tcp . 80 : goto svc-default/loc/tcp/http'], 'the ClusterIP keeps using every endpoint');
     nftCheck(rs);
     const remoteOnly = mk([ep('10.42.1.2', 'node-2')]);
@@ -218,7 +217,7 @@ describe('service proxy ruleset', () => {
     assert.deepEqual(endpointsFor(terminatingOnly, sp).map((e) => e.ip), ['10.42.0.9']);
     assert.deepEqual(endpointsFor([slice('d', [{ addresses: ['10.42.0.7'] }], [{ name: 'dns', port: 5353, protocol: 'UDP' }])], sp).map((e) => e.ip), ['10.42.0.7'], 'unknown readiness counts as ready');
     const rs = buildRuleset([svc('d', { clusterIP: '10.43.0.53', ports: [sp] })], slices, opts);
-    assert.match(rs.text, /meta l4proto udp dnat to 10\.42\.0\.2:5353/);
+    assert.match(rs.text, /meta l4proto udp dnat ip to numgen random mod 2 map \{ 0 : 10\.42\.0\.2 \. 5353, 1 : 10\.42\.0\.3 \. 5353 \}/);
     assert.deepEqual(elementsOf(rs, 'service-ips'), ['10.43.0.53 . udp . 53 : goto svc-default/d/udp/dns']);
     nftCheck(rs);
   });
