@@ -163,6 +163,9 @@ export class PodWorker {
   private wake?: NodeJS.Timeout;
   private wakeAt = 0;
   private lastPosted?: string;
+  private statusWrite?: Promise<void>;
+  /** container dirs whose rootfs prepareFirstRootfs mounted, and of which image */
+  private readonly preparedRootfs = new Map<string, string>();
   private finalPhase?: 'Succeeded' | 'Failed';
   private tornDown = false;
   private terminating = false;
@@ -222,6 +225,8 @@ export class PodWorker {
         };
         t.restartCount = a.attempt;
         t.nextAttempt = a.attempt + 1;
+        // the readiness it had stands until a probe says otherwise (KEP-4781): an agent restart does not flip it
+        if (st?.ready && st.containerID?.endsWith(`://${a.id}`)) t.ready = true;
       } else if (a && a.status === 'stopped' && a.exitCode !== undefined) {
         // it ended while no agent ran
         const sameRun = st?.containerID?.endsWith(a.id) ? st : undefined;
@@ -368,24 +373,30 @@ export class PodWorker {
       }
       return;
     }
-    if (!this.sandbox) {
-      try {
-        this.sandbox = await this.ctx.sandboxes.createSandbox(this.uid, this.sandboxOptions());
+    if (!this.sandbox || !this.volumesReady) {
+      // side by side: volumes do not need the pod's network (a downwardAPI volume cannot name its IP)
+      const [sandbox, volumes] = await Promise.allSettled([
+        this.sandbox ?? this.ctx.sandboxes.createSandbox(this.uid, this.sandboxOptions()),
+        this.volumesReady ? undefined : this.setUpVolumes(),
+        this.sandbox ? undefined : this.prepareFirstRootfs(),
+      ]);
+      if (sandbox.status === 'fulfilled') {
+        this.sandbox = sandbox.value;
         this.sandboxError = undefined;
-      } catch (e) {
-        this.sandboxError = errText(e);
+      }
+      if (volumes.status === 'fulfilled' && !this.volumesReady) {
+        this.volumesReady = true;
+        this.scheduleVolumeRefresh();
+      }
+      if (sandbox.status === 'rejected') {
+        this.sandboxError = errText(sandbox.reason);
         this.event('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${this.sandboxError}`);
         await this.postStatus();
         this.wakeIn(5000);
         return;
       }
-    }
-    if (!this.volumesReady) {
-      try {
-        await this.setUpVolumes();
-        this.volumesReady = true;
-        this.scheduleVolumeRefresh();
-      } catch (e) {
+      if (volumes.status === 'rejected') {
+        const e: unknown = volumes.reason;
         if (!(e instanceof VolumeError)) throw e;
         this.event('Warning', 'FailedMount', e.message);
         await this.postStatus();
@@ -393,7 +404,8 @@ export class PodWorker {
         return;
       }
     }
-    await this.postStatus();
+    // the sandbox's status (IP, ContainerCreating) is written while the containers start, as the kubelet's status manager does
+    this.postStatusInBackground();
     const policy = this.pod.spec?.restartPolicy ?? 'Always';
     let initsDone = true;
     for (const t of this.tracks.filter((x) => x.init)) {
@@ -426,6 +438,30 @@ export class PodWorker {
     }
     await this.postStatus();
     if (this.finalPhase) this.kick();
+  }
+
+  /**
+   * Mounts the root filesystems of the containers that start first, while the pod's network is set
+   * up, when their image is already here; createAndStart finds them mounted. Failures are left to it.
+   */
+  private async prepareFirstRootfs(): Promise<void> {
+    const inits = this.tracks.filter((t) => t.init && !t.current);
+    const first = inits.length ? inits.slice(0, 1) : this.tracks.filter((t) => !t.init && !t.current);
+    await Promise.all(
+      first.map(async (t) => {
+        if (t.spec.imagePullPolicy === 'Always') return;
+        const image = this.ctx.images.resolve(t.spec.image ?? '');
+        if (!image) return;
+        const dir = this.containerDir(t.name, t.nextAttempt);
+        try {
+          mkdirSync(dir, { recursive: true, mode: 0o700 });
+          this.preparedRootfs.set(dir, image.id);
+          await prepareRootfs(this.ctx.images.layers(image.id), dir);
+        } catch {
+          // createAndStart tries again and reports
+        }
+      }),
+    );
   }
 
   private sandboxOptions(): SandboxOptions {
@@ -637,6 +673,9 @@ export class PodWorker {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     mkdirSync(join(logPath, '..'), { recursive: true, mode: 0o750 });
     const config = this.ctx.images.config(imageID).config ?? {};
+    const prepared = this.preparedRootfs.get(dir);
+    this.preparedRootfs.delete(dir);
+    if (prepared !== undefined && prepared !== imageID) await cleanupRootfs(dir);
     const { rootfs } = await prepareRootfs(this.ctx.images.layers(imageID), dir);
     let spec;
     try {
@@ -862,6 +901,8 @@ export class PodWorker {
     for (const t of this.tracks) {
       for (const run of [t.previous, t.current]) if (run) await this.cleanRun(run);
     }
+    for (const dir of this.preparedRootfs.keys()) await cleanupRootfs(dir).catch((e: unknown) => this.ctx.log(`node agent: rootfs in ${dir}: ${errText(e)}`));
+    this.preparedRootfs.clear();
     removeCgroup(podCgroupPath(this.ctx.cgroupParent, this.uid));
     await this.ctx.sandboxes.destroySandbox(this.uid).catch((e: unknown) => this.ctx.log(`node agent: sandbox of ${this.key}: ${errText(e)}`));
     this.tornDown = true;
@@ -1012,7 +1053,25 @@ export class PodWorker {
     return status;
   }
 
-  private async postStatus(): Promise<void> {
+  /** Writes the status; one write at a time, in order, each with the state at the time it is sent. */
+  private postStatus(): Promise<void> {
+    const next = (this.statusWrite ?? Promise.resolve()).catch(() => {}).then(() => this.writeStatus());
+    this.statusWrite = next;
+    const clear = () => {
+      if (this.statusWrite === next) this.statusWrite = undefined;
+    };
+    next.then(clear, clear);
+    return next;
+  }
+
+  private postStatusInBackground(): void {
+    this.postStatus().catch((e: unknown) => {
+      this.ctx.log(`node agent: pod ${this.key}: ${errText(e)}`);
+      this.wakeIn(RETRY_MS);
+    });
+  }
+
+  private async writeStatus(): Promise<void> {
     if (this.lastPosted === 'terminal' && this.finalPhase) return;
     const status = this.buildStatus();
     const comparable = JSON.stringify({ ...status, conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: undefined })) });

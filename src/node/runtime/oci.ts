@@ -7,13 +7,13 @@
 // removes its own state (and the container's cgroup) when a foreground run ends, so the exit code
 // kept here is the record of a stopped container.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { CRILogWriter, type LogRotation } from './logs.js';
 import { kernelLogShowsOOMKill } from './oom.js';
-import { closeChildFds, createStdioFifos, exitFile, readExitFile, reopenStdioFifos, SHIM_SCRIPT, type StdioFifos } from './shim.js';
+import { closeChildFds, createStdioFifos, exitFile, openStdioFifos, readExitFile, reopenStdioFifos, SHIM_SCRIPT, type StdioFifos } from './shim.js';
 
 export type RuntimeName = 'crun' | 'runc' | 'fake';
 export type ContainerStatus = 'created' | 'running' | 'stopped';
@@ -106,10 +106,18 @@ interface RuntimeStateJSON {
 }
 
 const COMMAND_TIMEOUT_MS = 30_000;
+/** pairs of stdio FIFOs made ahead of time, so that starting a container spawns no `mkfifo` */
+const SPARE_FIFOS = 8;
 
 /** A crun or runc binary driven through its CLI. */
 export class CLIRuntime implements OCIRuntime {
   private readonly containers = new Map<string, Record>();
+  private readonly fifoDir: string;
+  private spareFifos: string[] = [];
+  private fifoSeq = 0;
+  private makingFifos = false;
+  /** moving a spare into a bundle failed (another filesystem): FIFOs are made in place */
+  private noSpareFifos = false;
 
   constructor(
     readonly name: 'crun' | 'runc',
@@ -118,12 +126,47 @@ export class CLIRuntime implements OCIRuntime {
     readonly rootDir: string,
   ) {
     mkdirSync(rootDir, { recursive: true, mode: 0o700 });
+    this.fifoDir = `${rootDir}-fifos`;
+    rmSync(this.fifoDir, { recursive: true, force: true });
+  }
+
+  private makeSpareFifos(): void {
+    if (this.makingFifos || this.noSpareFifos || this.spareFifos.length > SPARE_FIFOS / 2) return;
+    this.makingFifos = true;
+    const names = Array.from({ length: SPARE_FIFOS - this.spareFifos.length }, () => `${process.pid}-${this.fifoSeq++}`);
+    mkdirSync(this.fifoDir, { recursive: true, mode: 0o700 });
+    const paths = names.flatMap((n) => [join(this.fifoDir, `${n}.stdout`), join(this.fifoDir, `${n}.stderr`)]);
+    execFile('mkfifo', ['-m', '0600', ...paths], { timeout: COMMAND_TIMEOUT_MS }, (err) => {
+      this.makingFifos = false;
+      if (err) this.noSpareFifos = true;
+      else this.spareFifos.push(...names);
+    });
+  }
+
+  /** The bundle's stdio FIFOs, opened: spares moved into place when there are, else made there. */
+  private async stdioFifos(bundle: string): Promise<StdioFifos> {
+    const spare = this.spareFifos.shift();
+    this.makeSpareFifos();
+    if (spare) {
+      try {
+        for (const stream of ['stdout', 'stderr']) {
+          const to = join(bundle, `${stream}.fifo`);
+          rmSync(to, { force: true });
+          renameSync(join(this.fifoDir, `${spare}.${stream}`), to);
+        }
+        return openStdioFifos(bundle);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EXDEV') this.noSpareFifos = true;
+      }
+    }
+    return createStdioFifos(bundle);
   }
 
   async create(id: string, bundleDir: string, opts: CreateOptions): Promise<void> {
     if (this.containers.has(id)) throw new RuntimeError(`container ${id} already exists`);
     if (!existsSync(join(bundleDir, 'config.json'))) throw new RuntimeError(`no config.json in bundle ${bundleDir}`);
-    if (await this.runtimeState(id)) throw new RuntimeError(`container ${id} already exists in ${this.name}`);
+    // crun and runc keep a container's state in `<root>/<id>/`: no directory, no container (and no process to spawn)
+    if (existsSync(join(this.rootDir, id)) && (await this.runtimeState(id))) throw new RuntimeError(`container ${id} already exists in ${this.name}`);
     this.containers.set(id, { id, bundle: bundleDir, opts, status: 'created', pid: 0 });
   }
 
@@ -138,7 +181,7 @@ export class CLIRuntime implements OCIRuntime {
     const args = [...this.globalArgs(runtimeLog), 'run', '--bundle', rec.bundle, '--pid-file', rec.opts.pidFile, id];
     let fifos: StdioFifos | undefined;
     try {
-      if (rec.opts.logPath) fifos = await createStdioFifos(rec.bundle);
+      if (rec.opts.logPath) fifos = await this.stdioFifos(rec.bundle);
     } catch (e) {
       throw new RuntimeError(`container ${id}: stdio FIFOs: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -266,8 +309,9 @@ export class CLIRuntime implements OCIRuntime {
         throw new RuntimeError(`${this.name} run ${rec.id} failed (exit ${rec.exitCode}): ${readRuntimeLog(runtimeLog)}`);
       }
       if (Date.now() > deadline) throw new RuntimeError(`${this.name} run ${rec.id}: no PID after ${COMMAND_TIMEOUT_MS} ms`);
+      // the runtime writes the PID file some tens of milliseconds in: a short poll adds little to that
       await sleep(delay);
-      delay = Math.min(delay * 2, 50);
+      delay = Math.min(delay * 2, 5);
     }
   }
 

@@ -34,6 +34,12 @@ export async function createStdioFifos(bundle: string): Promise<StdioFifos> {
   const paths = [fifoPath(bundle, 'stdout'), fifoPath(bundle, 'stderr')] as const;
   for (const p of paths) rmSync(p, { force: true });
   await run('mkfifo', ['-m', '0600', ...paths]);
+  return openStdioFifos(bundle);
+}
+
+/** Opens both ends of the bundle's FIFOs (made by createStdioFifos or moved into place). */
+export function openStdioFifos(bundle: string): StdioFifos {
+  const paths = [fifoPath(bundle, 'stdout'), fifoPath(bundle, 'stderr')] as const;
   const readFds = paths.map((p) => openSync(p, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK));
   const childFds: [number, number] = [openSync(paths[0], fsConstants.O_RDWR), openSync(paths[1], fsConstants.O_RDWR)];
   return {
