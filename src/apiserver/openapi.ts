@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type * as Protobuf from 'protobufjs';
 import { stringify as stringifyYAML } from 'yaml';
 import { errNotAcceptable, errNotFoundPath } from '../api/errors.js';
 import type { Scheme } from '../api/scheme.js';
@@ -16,6 +17,11 @@ import { builtinPatchMeta, type PatchMetaLookup } from '../api/schema/patch-meta
 import { apiVersionOf, type KindInfo } from '../api/types.js';
 import { customResourceKind } from './crd/kinds.js';
 import { CUSTOM_RESOURCE_OPENAPI_REFS, customResourceOpenAPI, customResourceOpenAPIKey } from './crd/openapi.js';
+
+// loaded when first needed (a protobuf body, the protobuf OpenAPI document): it costs start-up time
+const require = createRequire(import.meta.url);
+let loaded: typeof Protobuf | undefined;
+const protobuf = () => (loaded ??= require('protobufjs') as typeof Protobuf);
 
 type JSONSchema = Record<string, unknown>;
 type Operation = Record<string, unknown>;
@@ -451,7 +457,7 @@ message Response { string description = 1; SchemaItem schema = 2; }
 message SchemaItem { Schema schema = 1; }
 `;
 
-let gnosticDocument: protobuf.Type | undefined;
+let gnosticDocument: Protobuf.Type | undefined;
 
 type Plain = Record<string, unknown>;
 const extensions = (o: Plain): Plain[] =>
@@ -501,7 +507,7 @@ function protoOperation(op: Plain): Plain {
 
 function encodeV2Protobuf(doc: Record<string, unknown>): Buffer {
   if (!gnosticDocument) {
-    const root = protobuf.parse(GNOSTIC_V2_PROTO, { keepCase: true }).root;
+    const root = protobuf().parse(GNOSTIC_V2_PROTO, { keepCase: true }).root;
     gnosticDocument = root.lookupType('openapi.v2.Document');
   }
   const paths = Object.entries(doc.paths as Record<string, Plain>).map(([name, item]) => {

@@ -1,8 +1,14 @@
 // Decodes `application/vnd.kubernetes.protobuf` request bodies into the plain objects the API server
 // gets from JSON bodies.
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type * as Protobuf from 'protobufjs';
 import { errBadRequest, StatusError } from '../errors.js';
 import { KUBERNETES_PROTO_SCHEMA } from './schema.js';
+
+// loaded when first needed (a protobuf body, the protobuf OpenAPI document): it costs start-up time
+const require = createRequire(import.meta.url);
+let loaded: typeof Protobuf | undefined;
+const protobuf = () => (loaded ??= require('protobufjs') as typeof Protobuf);
 
 /** Every protobuf body starts with these four bytes: `k8s\0`. */
 export const PROTOBUF_MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
@@ -28,13 +34,13 @@ export function protobufKinds(): { apiVersion: string; kind: string }[] {
   return Object.entries(KINDS).flatMap(([apiVersion, { kinds }]) => kinds.map((kind) => ({ apiVersion, kind })));
 }
 
-let root: protobuf.Root | undefined;
+let root: Protobuf.Root | undefined;
 
-function schemaRoot(): protobuf.Root {
+function schemaRoot(): Protobuf.Root {
   if (!root) {
-    const r = new protobuf.Root();
+    const r = new (protobuf()).Root();
     // protobuf.parse takes one package per call
-    for (const chunk of KUBERNETES_PROTO_SCHEMA.split(/^(?=package )/m)) if (chunk.trim()) protobuf.parse(chunk, r, { keepCase: true });
+    for (const chunk of KUBERNETES_PROTO_SCHEMA.split(/^(?=package )/m)) if (chunk.trim()) protobuf().parse(chunk, r, { keepCase: true });
     r.resolveAll();
     root = r;
   }
@@ -62,7 +68,7 @@ function errorText(e: unknown): string {
 export function decodeProtobufEnvelope(buf: Buffer): ProtobufEnvelope {
   if (buf.length < PROTOBUF_MAGIC.length || !buf.subarray(0, PROTOBUF_MAGIC.length).equals(PROTOBUF_MAGIC))
     throw badBody('it does not start with the protobuf prefix "k8s\\x00"');
-  let u: protobuf.Message & { typeMeta?: { apiVersion?: string; kind?: string }; raw?: Uint8Array; contentEncoding?: string; contentType?: string };
+  let u: Protobuf.Message & { typeMeta?: { apiVersion?: string; kind?: string }; raw?: Uint8Array; contentEncoding?: string; contentType?: string };
   try {
     u = schemaRoot().lookupType('runtime.Unknown').decode(buf.subarray(PROTOBUF_MAGIC.length));
   } catch (e) {
@@ -193,18 +199,18 @@ interface FieldPlan {
   keep: boolean;
   inline: boolean;
   scalarType: string;
-  message?: protobuf.Type;
+  message?: Protobuf.Type;
   valueType?: ValueType;
 }
 
-const plans = new WeakMap<protobuf.Type, FieldPlan[]>();
+const plans = new WeakMap<Protobuf.Type, FieldPlan[]>();
 
-function planOf(type: protobuf.Type): FieldPlan[] {
+function planOf(type: Protobuf.Type): FieldPlan[] {
   let plan = plans.get(type);
   if (!plan) {
     plan = type.fieldsArray.map((f) => {
       const opts = f.options ?? {};
-      const message = f.resolvedType instanceof protobuf.Type ? f.resolvedType : undefined;
+      const message = f.resolvedType instanceof protobuf().Type ? f.resolvedType : undefined;
       return {
         name: f.name,
         key: (opts['(json)'] as string | undefined) ?? f.name,
@@ -229,7 +235,7 @@ function elementToJSON(f: FieldPlan, v: unknown): unknown {
   return scalarToJSON(f.scalarType, v);
 }
 
-function messageToJSON(type: protobuf.Type, msg: Decoded): Decoded {
+function messageToJSON(type: Protobuf.Type, msg: Decoded): Decoded {
   const out: Decoded = {};
   for (const f of planOf(type)) {
     const v = msg[f.name];

@@ -41,7 +41,9 @@ interface SpdyTransport {
 }
 
 const require = createRequire(import.meta.url);
-const transport = require('spdy-transport') as SpdyTransport;
+// loaded on the first SPDY connection: most servers never see one, and it costs start-up time
+let transport: SpdyTransport | undefined;
+const spdyTransport = () => (transport ??= require('spdy-transport') as SpdyTransport);
 
 /**
  * Serves SPDY on `socket`. kubectl's SYN_STREAM frames carry no `:method`/`:path`, which the parser
@@ -57,7 +59,7 @@ export function reply(stream: SpdyStream): Promise<void> {
 }
 
 export function spdyServer(socket: Duplex): SpdyConnection {
-  const conn = transport.connection.create(socket, { protocol: 'spdy', isServer: true, windowSize: 1 << 24 });
+  const conn = spdyTransport().connection.create(socket, { protocol: 'spdy', isServer: true, windowSize: 1 << 24 });
   const parser = conn._spdyState.parser;
   const parseKVs = parser.parseKVs.bind(parser);
   parser.parseKVs = (buffer, cb) =>
