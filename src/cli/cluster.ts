@@ -29,7 +29,7 @@ import { schedulerController } from '../scheduler/index.js';
 import { startSimulatedNodes, type SimulatedNodes } from '../node/simulated/index.js';
 import { listen, newApiServer, type RunningApiServer } from '../apiserver/server.js';
 import { installAudit } from '../apiserver/audit.js';
-import { installFlowControl } from '../apiserver/flowcontrol.js';
+import { type FlowControlOptions, installFlowControl } from '../apiserver/flowcontrol.js';
 import type { ApiServer } from '../apiserver/handler.js';
 import { openStore, type StoreOptions } from '../storage/index.js';
 import type { Store } from '../storage/store.js';
@@ -59,6 +59,8 @@ export interface ClusterOptions {
   storeOptions?: StoreOptions;
   /** plain HTTP, every request treated as admin: for tests only */
   insecureHttp?: boolean;
+  /** in-flight limits and the per-user token bucket (default: 400 reads, 200 writes, no per-user limit) */
+  flowControl?: Pick<FlowControlOptions, 'maxRequestsInFlight' | 'maxMutatingRequestsInFlight' | 'perUser'>;
   /** `AlwaysAllow`: requests without credentials are served as if admin, every request is allowed (HTTPS
    * kept; upstream's --authorization-mode=AlwaysAllow with anonymous auth on) — benchmarks and tests only */
   authorizationMode?: 'RBAC' | 'AlwaysAllow';
@@ -262,7 +264,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   });
   // every request in audit.k8s.io/v1 JSON lines (rotated); overload answers 429, never a lost write
   const audit = !opts.audit ? undefined : installAudit(api, { path: join(dataDir, 'audit', 'audit.log'), policy: opts.auditPolicyFile, log });
-  installFlowControl(api, {});
+  installFlowControl(api, { ...opts.flowControl });
   await bootstrap(api);
   // the serving certificate names the `kubernetes` ClusterIP (known once the API server exists) and the pod gateway too
   if (pki) pki = await ensurePKI(join(dataDir, 'pki'), [bind, serviceIP(api, 1) ?? '', podGateway ?? ''].filter(Boolean));

@@ -33,6 +33,11 @@ Flags for up:
   --insecure-http    plain HTTP without authentication (tests only)
   --authorization-mode MODE  RBAC (default) or AlwaysAllow: HTTPS, but anonymous requests may do anything
                      (benchmarks and tests only)
+  --max-requests-inflight N, --max-mutating-requests-inflight N
+                     reads / writes served at once before 429 (default 400 / 200; 0 = no limit)
+  --per-user-qps R, --per-user-burst N
+                     rate limit per user name (token bucket; default off; burst defaults to 2×R);
+                     admins (system:masters) and built-in components are exempt
   --simulated-nodes N  register N simulated nodes (pods on them run without containers)
   --dns-port N       cluster DNS port on the bind address (default: any free port, printed at start)
   --ingress-http-port N, --ingress-https-port N
@@ -55,6 +60,13 @@ function portFlag(flag: string, v: string): number {
   return n;
 }
 
+function countFlag(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag}: not a count: ${v}`);
+  return n;
+}
+
 async function up(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -65,6 +77,10 @@ async function up(argv: string[]): Promise<void> {
       storage: { type: 'string' },
       'insecure-http': { type: 'boolean' },
       'authorization-mode': { type: 'string' },
+      'max-requests-inflight': { type: 'string' },
+      'max-mutating-requests-inflight': { type: 'string' },
+      'per-user-qps': { type: 'string' },
+      'per-user-burst': { type: 'string' },
       'simulated-nodes': { type: 'string' },
       'encryption-provider-config': { type: 'string' },
       'audit-policy-file': { type: 'string' },
@@ -89,6 +105,8 @@ async function up(argv: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${values.port}`);
   const storage = (values.storage ?? 'sqlite') as 'sqlite' | 'memory';
   if (storage !== 'sqlite' && storage !== 'memory') throw new Error(`--storage: sqlite or memory, not ${values.storage}`);
+  const perUserQPS = values['per-user-qps'] !== undefined ? Number(values['per-user-qps']) : 0;
+  if (!Number.isFinite(perUserQPS) || perUserQPS < 0) throw new Error(`--per-user-qps: not a rate: ${values['per-user-qps']}`);
   const authorizationMode = (values['authorization-mode'] ?? 'RBAC') as 'RBAC' | 'AlwaysAllow';
   if (authorizationMode !== 'RBAC' && authorizationMode !== 'AlwaysAllow') throw new Error(`--authorization-mode: RBAC or AlwaysAllow, not ${values['authorization-mode']}`);
   const simulatedNodes = values['simulated-nodes'] !== undefined ? Number(values['simulated-nodes']) : 0;
@@ -101,6 +119,11 @@ async function up(argv: string[]): Promise<void> {
     storage,
     insecureHttp: values['insecure-http'],
     authorizationMode,
+    flowControl: {
+      maxRequestsInFlight: countFlag('--max-requests-inflight', values['max-requests-inflight']),
+      maxMutatingRequestsInFlight: countFlag('--max-mutating-requests-inflight', values['max-mutating-requests-inflight']),
+      perUser: perUserQPS > 0 ? { qps: perUserQPS, burst: countFlag('--per-user-burst', values['per-user-burst']) ?? Math.max(1, Math.ceil(2 * perUserQPS)) } : undefined,
+    },
     localNode: !values['no-local-node'],
     ingress: values['no-ingress']
       ? undefined
