@@ -37,7 +37,7 @@ const DEFAULT_CHECKPOINT_IDLE_MS = 500;
 const DEFAULT_CHECKPOINT_BYTES = 16 * 1024 * 1024;
 const LOG_PAGES_PER_COMMIT = 4;
 // bounds of SqliteStore's cache of objects read by get
-const READ_CACHE_ENTRIES = 4096;
+const READ_CACHE_ENTRIES = 8192;
 const READ_CACHE_CHARS = 16 * 1024 * 1024;
 
 const SCHEMA = `
@@ -428,9 +428,13 @@ export class SqliteStore implements Store {
     return { items, revision: at, more, remaining };
   }
 
+  /** Rows as plain values; a row whose revision the read cache holds is not decrypted again. */
   private plainAll(rows: StoredValue[]): StoredValue[] {
     if (this.codec === IDENTITY) return rows;
-    return rows.map((v) => plain(this.codec, v));
+    return rows.map((row) => {
+      const hit = this.readCache.get(row.key);
+      return hit && hit.rev === row.rev ? { ...hit } : plain(this.codec, row);
+    });
   }
 
   /**

@@ -91,6 +91,21 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
+  it('encrypted lists reuse what gets decrypted, never a stale revision (current or at an old revision)', async () => {
+    const store = SqliteStore.open(tempFile(), { valueTransformer: encryptEverything });
+    const key = (n: string) => `/core/configmaps/ns/${n}`;
+    const a1 = await store.create(key('a'), obj('ConfigMap', 'a', { data: { v: '1' } }));
+    await store.create(key('b'), obj('ConfigMap', 'b', { data: { v: '1' } }));
+    await store.get(key('a'));
+    const a2 = await store.update(key('a'), obj('ConfigMap', 'a', { data: { v: '2' } }), a1.rev);
+    const now = await store.list('/core/configmaps/ns/');
+    assert.deepEqual(now.items.map((i) => JSON.parse(i.value).data.v), ['2', '1']);
+    assert.equal(now.items[0].rev, a2.rev);
+    const then = await store.list('/core/configmaps/ns/', { revision: a1.rev + 1 });
+    assert.deepEqual(then.items.map((i) => JSON.parse(i.value).data.v), ['1', '1']);
+    await store.close();
+  });
+
   it('checkpoints the write-ahead log when writes pause or the log grows, not inside commits', async () => {
     const file = tempFile();
     const walSize = () => (fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0);
