@@ -166,6 +166,8 @@ describe('groupKinds', () => {
     const keys = groupKinds.map((k) => `${k.group}/${k.version}/${k.resource}`);
     assert.equal(new Set(keys).size, keys.length);
     assert.deepEqual(keys.sort(), [
+      'admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+      'admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
       'coordination.k8s.io/v1/leases',
       'discovery.k8s.io/v1/endpointslices',
       'events.k8s.io/v1/events',
