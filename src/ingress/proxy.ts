@@ -144,24 +144,10 @@ function forwardedHeaders(req: IncomingMessage, scheme: Scheme, hostHeader: stri
 
 /** The same headers as forwardedHeaders, as a request head for the raw pool. */
 function requestHead(req: IncomingMessage, path: string, scheme: Scheme, hostHeader: string, listenerPort: number): string {
-  let head = `${req.method} ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n`;
-  const raw = req.rawHeaders;
-  let requestId: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i].toLowerCase();
-    if (HOP_BY_HOP.has(lower) || lower.startsWith('x-forwarded-') || lower === 'x-real-ip') continue;
-    if (lower === 'x-request-id') {
-      requestId = raw[i + 1];
-      continue;
-    }
-    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  }
-  const remote = req.socket.remoteAddress ?? '';
-  return (
-    head +
-    `X-Request-ID: ${requestId ?? requestID()}\r\nX-Real-IP: ${remote}\r\nX-Forwarded-For: ${remote}\r\nX-Forwarded-Host: ${hostHeader}\r\n` +
-    `X-Forwarded-Port: ${listenerPort}\r\nX-Forwarded-Proto: ${scheme}\r\nX-Forwarded-Scheme: ${scheme}\r\n\r\n`
-  );
+  const h = forwardedHeaders(req, scheme, hostHeader, listenerPort, false);
+  let head = `${req.method} ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
+  return `${head}\r\n`;
 }
 
 function pickEndpoint(b: Extract<ResolvedBackend, { ok: true }>): Endpoint {

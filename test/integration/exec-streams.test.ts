@@ -12,7 +12,7 @@ import { Exec, KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { ImageStore } from '../../src/node/images/index.js';
 import { kubectlPath } from '../helpers/kubectl.js';
 import { skipUnless } from '../helpers/skip.js';
-import { LocalNodeHarness, realPodsMissing } from './pod-harness.js';
+import { LocalNodeHarness, realPodsMissing, kubectlOrDump } from './pod-harness.js';
 import { eventually } from './support.js';
 
 const missing = realPodsMissing();
@@ -77,26 +77,7 @@ ${extra}`;
 
   after(() => h.close());
 
-  /** kubectl run to its end with `stdin`; on a hang it is made to dump its goroutines (SIGQUIT) */
-  const kubectl = (args: string[], version = '1.33', stdin?: string, timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(kubectlPath(version)!, [`--kubeconfig=${h.kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.stdin.end(stdin ?? '');
-      let hung = false;
-      const timer = setTimeout(() => {
-        hung = true;
-        child.kill('SIGQUIT');
-      }, timeoutMs);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        if (hung) reject(new Error(`kubectl ${version} ${args.join(' ')} hung\n${stdout}\n${stderr.split('\n').filter((l) => /remotecommand|spdystream|goroutine|\.go:/.test(l)).join('\n')}`));
-        else resolve({ code: code ?? 1, stdout, stderr });
-      });
-    });
+  const kubectl = (args: string[], version = '1.33', stdin?: string, timeoutMs?: number) => kubectlOrDump(h.kubeconfig, args, version, stdin, timeoutMs);
 
   /** kubectl left running; its output accumulates in `out` */
   const background = (args: string[]) => {

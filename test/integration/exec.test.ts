@@ -11,7 +11,7 @@ import { Exec, KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { run } from '../helpers/exec.js';
 import { kubectlPath } from '../helpers/kubectl.js';
 import { skipUnless } from '../helpers/skip.js';
-import { LocalNodeHarness, realPodsMissing } from './pod-harness.js';
+import { LocalNodeHarness, realPodsMissing, kubectlOrDump } from './pod-harness.js';
 import { eventually } from './support.js';
 
 const missing = realPodsMissing() || (kubectlPath('1.27') ? '' : 'kubectl 1.27');
@@ -38,26 +38,7 @@ spec:
 
   after(() => h.close());
 
-  /** kubectl that, when it hangs, is made to dump its goroutines (SIGQUIT) into the failure */
-  const kubectl = (args: string[], version = '1.33', stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(kubectlPath(version)!, [`--kubeconfig=${h.kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.stdin.end(stdin ?? '');
-      let hung = false;
-      const timer = setTimeout(() => {
-        hung = true;
-        child.kill('SIGQUIT');
-      }, 20_000);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        if (hung) reject(new Error(`kubectl ${version} ${args.join(' ')} hung\n${stdout}\n${stderr.split('\n').filter((l) => /remotecommand|spdystream|portforward|goroutine|\.go:/.test(l)).join('\n')}`));
-        else resolve({ code: code ?? 1, stdout, stderr });
-      });
-    });
+  const kubectl = (args: string[], version = '1.33', stdin?: string) => kubectlOrDump(h.kubeconfig, args, version, stdin);
 
   for (const version of ['1.33', '1.27']) {
     test(`kubectl ${version} exec splits stdout and stderr and returns the exit code`, async () => {

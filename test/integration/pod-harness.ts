@@ -4,7 +4,7 @@
 // TLS listener of its own for exec/attach/port-forward upgrades, other cluster options.
 // Used by the pod-*, exec* and real-pods tests; needs root, crun and the image tools.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -189,4 +189,26 @@ export class LocalNodeHarness {
     const out = (await this.cluster!.kubectlOk(['get', 'events', '--field-selector', `involvedObject.name=${pod}`, '-o', 'jsonpath={range .items[*]}{.reason}:{.message}{"\\n"}{end}'])).stdout;
     return out.split('\n').filter(Boolean);
   }
+}
+
+/** kubectl run to its end with `stdin`; on a hang it is made to dump its goroutines (SIGQUIT) into the failure */
+export function kubectlOrDump(kubeconfig: string, args: string[], version = '1.33', stdin?: string, timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(kubectlPath(version)!, [`--kubeconfig=${kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(stdin ?? '');
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill('SIGQUIT');
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (hung) reject(new Error(`kubectl ${version} ${args.join(' ')} hung\n${stdout}\n${stderr.split('\n').filter((l) => /remotecommand|spdystream|portforward|goroutine|\.go:/.test(l)).join('\n')}`));
+      else resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
 }
