@@ -31,7 +31,7 @@ import { bodyFormat, decodeBody, encode, negotiate, type BodyFormat, type Negoti
 import { openAPIFor, serveOpenAPI } from './openapi.js';
 import { parseResourceVersion, Registry, type Item, type RequestDeleteOptions, type Requester, type UserInfo } from './registry.js';
 import { serveSubresource } from './subresources.js';
-import type { PodStreamer } from './streaming/types.js';
+import type { PodStreamer } from '../api/streaming.js';
 import { makeTable, tableRow, type IncludeObject } from './table.js';
 
 export interface VersionInfo {

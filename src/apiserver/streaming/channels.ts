@@ -5,7 +5,7 @@ import { PassThrough, type Readable, Writable } from 'node:stream';
 import type { Status } from 'kubernetes-types/meta/v1.js';
 import { WebSocket } from 'ws';
 import { reply, type SpdyConnection, type SpdyStream } from './spdy.js';
-import type { StreamOptions, TerminalSize } from './types.js';
+import type { StreamOptions, TerminalSize } from '../../api/streaming.js';
 
 export interface CommandChannels {
   stdin?: Readable;

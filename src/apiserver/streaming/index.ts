@@ -11,10 +11,10 @@ import { upgradedSockets, type ApiServer, type Ctx, type ResourceRequest } from 
 import { spdyChannels, webSocketChannels, type CommandChannels } from './channels.js';
 import { servePortForwardSpdy, servePortForwardWebSocket } from './portforward.js';
 import { spdyServer } from './spdy.js';
-import type { PodStreamer, StreamOptions, StreamProcess } from './types.js';
+import type { PodStreamer, StreamOptions, StreamProcess } from '../../api/streaming.js';
 import { acceptWebSocket, CHANNEL_PROTOCOLS, isWebSocketRequest, offeredProtocols, SPDY_TUNNEL_PROTOCOL, webSocketDuplex } from './websocket.js';
 
-export type { PodStreamer, StreamOptions, StreamProcess, TerminalSize } from './types.js';
+export type { PodStreamer, StreamOptions, StreamProcess, TerminalSize } from '../../api/streaming.js';
 export { spdyServer } from './spdy.js';
 
 const SPDY_COMMAND_PROTOCOLS = ['v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];

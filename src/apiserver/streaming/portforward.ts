@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { WebSocket } from 'ws';
 import { reply, type SpdyConnection, type SpdyStream } from './spdy.js';
-import type { PodStreamer } from './types.js';
+import type { PodStreamer } from '../../api/streaming.js';
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 

@@ -10,30 +10,10 @@ import { connect } from 'node:net';
 import { Duplex, PassThrough, Writable, type Readable } from 'node:stream';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { StatusError } from '../../api/errors.js';
+import type { PodStreamer, StreamOptions, StreamProcess, TerminalSize } from '../../api/streaming.js';
 import { CLIRuntime, type OCIRuntime } from '../runtime/index.js';
 import { CRILogFollower } from '../runtime/logs.js';
 import type { ContainerRun } from './worker.js';
-
-export interface TerminalSize {
-  width: number;
-  height: number;
-}
-
-export interface StreamOptions {
-  stdin: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  tty: boolean;
-}
-
-export interface StreamProcess {
-  stdin?: Writable;
-  stdout?: Readable;
-  stderr?: Readable;
-  exit: Promise<{ code: number; message?: string }>;
-  resize?(size: TerminalSize): void;
-  kill(): void;
-}
 
 /** What the agent tells the streamer about one of its pods. */
 export interface StreamPodInfo {
@@ -179,7 +159,7 @@ while True:
 sys.exit(code())
 `;
 
-export function podStreamer(host: PodStreamerHost) {
+export function podStreamer(host: PodStreamerHost): PodStreamer {
   return {
     async exec(pod: Pod, container: string, command: string[], o: StreamOptions): Promise<StreamProcess> {
       const run = runningContainer(host, pod, container);

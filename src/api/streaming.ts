@@ -1,5 +1,5 @@
-// What a node agent in this process offers the exec, attach and port-forward handlers. The node agent
-// implements it structurally (src/node/agent/streams.ts) and registers it in ApiServer.podStreamers.
+// What a node agent in this process offers the API server's exec, attach and port-forward handlers: the
+// node agent (src/node/agent/streams.ts) implements PodStreamer and registers it in ApiServer.podStreamers.
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 
