@@ -3,14 +3,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Endpoints, Node, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { isNotFound, RestClient } from '../../src/client/rest.js';
+import { isNotFound, type RestClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
 import { endpointsController } from '../../src/controllers/endpoints/controller.js';
 import { endpointSliceController } from '../../src/controllers/endpointslice/controller.js';
 import { garbageCollectorController } from '../../src/controllers/garbagecollector/controller.js';
-import { ControllerManager } from '../../src/controllers/manager.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { startControllerHarness, type ControllerHarness } from '../helpers/fake-kubelet.js';
 import { FakeKubelet } from './support-kubelet.js';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
@@ -55,10 +54,9 @@ function slicesView(slices: EndpointSlice[]): string[] {
 }
 
 describe('endpoints and endpointslice controllers', () => {
+  let h: ControllerHarness | undefined;
   let cluster: TestCluster;
-  let transport: Transport;
   let rest: RestClient;
-  let manager: ControllerManager;
   let kubelet: FakeKubelet;
   const logs: string[] = [];
 
@@ -85,24 +83,20 @@ describe('endpoints and endpointslice controllers', () => {
   }
 
   before(async () => {
-    cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-    transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'test', groups: ['system:masters'] });
-    rest = new RestClient(transport);
-    kubelet = new FakeKubelet(rest);
-    // user-managed Endpoints of a selector-less Service, made before the controllers start
-    await services().create({ metadata: { name: 'external' }, spec: { ports: [{ port: 5432 }] } });
-    await endpoints().create({ metadata: { name: 'external' }, subsets: [{ addresses: [{ ip: '192.0.2.10' }], ports: [{ port: 5432 }] }] });
-    await endpoints().create({ metadata: { name: 'orphaned' }, subsets: [{ addresses: [{ ip: '192.0.2.11' }], ports: [{ port: 1 }] }] });
-    const controllerTransport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'system:serviceaccount:kube-system:endpoints', groups: [] });
-    manager = new ControllerManager(controllerTransport, [endpointsController, endpointSliceController, garbageCollectorController], { log: (l) => logs.push(l) });
-    await manager.start();
+    h = await startControllerHarness([endpointsController, endpointSliceController, garbageCollectorController], {
+      controllerUser: 'system:serviceaccount:kube-system:endpoints',
+      logs,
+      async beforeStart(parts) {
+        ({ cluster, rest } = parts);
+        kubelet = new FakeKubelet(rest);
+        // user-managed Endpoints of a selector-less Service, made before the controllers start
+        await services().create({ metadata: { name: 'external' }, spec: { ports: [{ port: 5432 }] } });
+        await endpoints().create({ metadata: { name: 'external' }, subsets: [{ addresses: [{ ip: '192.0.2.10' }], ports: [{ port: 5432 }] }] });
+        await endpoints().create({ metadata: { name: 'orphaned' }, subsets: [{ addresses: [{ ip: '192.0.2.11' }], ports: [{ port: 1 }] }] });
+      },
+    });
   });
-  after(async () => {
-    await manager?.stop();
-    manager?.informers.transport.close();
-    transport?.close();
-    await cluster?.close();
-  });
+  after(() => h?.close());
 
   it('lists ready and not-ready pods, resolving named target ports per pod', async () => {
     await rest.resource<Node>(RESOURCES.nodes).create({ metadata: { name: 'node-a', labels: { 'topology.kubernetes.io/zone': 'zone-1' } } });

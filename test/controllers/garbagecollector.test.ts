@@ -5,12 +5,11 @@ import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { ConfigMap, Event, Namespace, Pod } from 'kubernetes-types/core/v1.js';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
-import { isNotFound, RestClient, type MetaObject, type ResourceClient } from '../../src/client/rest.js';
+import { isNotFound, type RestClient, type MetaObject, type ResourceClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
 import { GarbageCollector, garbageCollectorController } from '../../src/controllers/garbagecollector/controller.js';
-import { ControllerManager } from '../../src/controllers/manager.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { startControllerHarness, type ControllerHarness } from '../helpers/fake-kubelet.js';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -43,10 +42,9 @@ const ownerRef = (o: MetaObject, block = true): OwnerReference => ({
 });
 
 describe('garbage collector', () => {
+  let h: ControllerHarness | undefined;
   let cluster: TestCluster;
-  let transport: Transport;
   let rest: RestClient;
-  let manager: ControllerManager;
   const logs: string[] = [];
 
   const rs = (ns = 'default') => rest.resource<ReplicaSet>(RESOURCES.replicasets, ns) as ResourceClient<MetaObject>;
@@ -70,24 +68,15 @@ describe('garbage collector', () => {
   }
 
   before(async () => {
-    cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-    transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'test', groups: ['system:masters'] });
-    rest = new RestClient(transport);
-    const gcTransport = inProcessTransport(inProcessAcceptor(cluster.api.handle), {
-      username: 'system:serviceaccount:kube-system:generic-garbage-collector',
-      groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'],
-    });
     let gc: GarbageCollector | undefined;
-    manager = new ControllerManager(gcTransport, [(ctx) => (gc = garbageCollectorController(ctx) as GarbageCollector)], { log: (l) => logs.push(l) });
-    await manager.start();
+    h = await startControllerHarness([(ctx) => (gc = garbageCollectorController(ctx) as GarbageCollector)], {
+      controllerUser: 'system:serviceaccount:kube-system:generic-garbage-collector',
+      logs,
+    });
+    ({ cluster, rest } = h);
     await waitFor('the garbage collector to watch everything', async () => (gc?.hasSynced() ? true : undefined));
   });
-  after(async () => {
-    await manager?.stop();
-    manager?.informers.transport.close();
-    transport?.close();
-    await cluster?.close();
-  });
+  after(() => h?.close());
 
   it('kubectl delete --cascade=background: the owner goes at once, its dependents (and theirs) after', async () => {
     const owner = await replicaSet('bg');

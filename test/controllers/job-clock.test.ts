@@ -4,14 +4,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from 'kubernetes-types/batch/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { isNotFound, RestClient } from '../../src/client/rest.js';
+import { isNotFound, type RestClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
 import { garbageCollectorController } from '../../src/controllers/garbagecollector/controller.js';
 import { jobControllerWith } from '../../src/controllers/job/controller.js';
 import { ttlAfterFinishedController } from '../../src/controllers/job/ttl.js';
-import { ControllerManager } from '../../src/controllers/manager.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { startControllerHarness, type ControllerHarness } from '../helpers/fake-kubelet.js';
 import { FakeClock } from './support-clock.js';
 import { FakeKubelet } from './support-kubelet.js';
 
@@ -30,10 +29,9 @@ const NS = 'default';
 const template = { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } };
 
 describe('job controller on a fake clock', () => {
+  let h: ControllerHarness | undefined;
   let cluster: TestCluster;
-  let transport: Transport;
   let rest: RestClient;
-  let manager: ControllerManager;
   let kubelet: FakeKubelet;
   const clock = new FakeClock(Math.floor(Date.now() / 1000) * 1000);
 
@@ -50,24 +48,14 @@ describe('job controller on a fake clock', () => {
     });
 
   before(async () => {
-    cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-    transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'test', groups: ['system:masters'] });
-    rest = new RestClient(transport);
+    h = await startControllerHarness([jobControllerWith({ syncBatchPeriodMs: 0 }), ttlAfterFinishedController, garbageCollectorController], {
+      controllerUser: 'system:serviceaccount:kube-system:jobs',
+      clock,
+    });
+    ({ cluster, rest } = h);
     kubelet = new FakeKubelet(rest, () => clock.now());
-    const controllerTransport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'system:serviceaccount:kube-system:jobs', groups: [] });
-    manager = new ControllerManager(
-      controllerTransport,
-      [jobControllerWith({ syncBatchPeriodMs: 0 }), ttlAfterFinishedController, garbageCollectorController],
-      { clock },
-    );
-    await manager.start();
   });
-  after(async () => {
-    await manager?.stop();
-    manager?.informers.transport.close();
-    transport?.close();
-    await cluster?.close();
-  });
+  after(() => h?.close());
 
   it('replaces failed pods after 10 s, then 20 s', async () => {
     await jobs().create({ metadata: { name: 'flaky' }, spec: { backoffLimit: 5, template } });

@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from 'kubernetes-types/batch/v1.js';
 import type { Event, Pod } from 'kubernetes-types/core/v1.js';
-import { RestClient } from '../../src/client/rest.js';
+import type { RestClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
 import { jobControllerWith } from '../../src/controllers/job/controller.js';
-import { ControllerManager } from '../../src/controllers/manager.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { startControllerHarness, type ControllerHarness } from '../helpers/fake-kubelet.js';
 import { FakeKubelet } from './support-kubelet.js';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
@@ -39,10 +38,9 @@ ${spec}
 }
 
 describe('job controller', () => {
+  let h: ControllerHarness | undefined;
   let cluster: TestCluster;
-  let transport: Transport;
   let rest: RestClient;
-  let manager: ControllerManager;
   let kubelet: FakeKubelet;
   const logs: string[] = [];
 
@@ -55,23 +53,11 @@ describe('job controller', () => {
     (await rest.resource<Event>(RESOURCES.events, NS).list()).items.filter((e) => e.involvedObject.name === name && e.involvedObject.kind === 'Job');
 
   before(async () => {
-    cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-    transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'test', groups: ['system:masters'] });
-    rest = new RestClient(transport);
+    h = await startControllerHarness([jobControllerWith({ syncBatchPeriodMs: 0 })], { controllerUser: 'system:serviceaccount:kube-system:job-controller', logs });
+    ({ cluster, rest } = h);
     kubelet = new FakeKubelet(rest);
-    const controllerTransport = inProcessTransport(inProcessAcceptor(cluster.api.handle), {
-      username: 'system:serviceaccount:kube-system:job-controller',
-      groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'],
-    });
-    manager = new ControllerManager(controllerTransport, [jobControllerWith({ syncBatchPeriodMs: 0 })], { log: (l) => logs.push(l) });
-    await manager.start();
   });
-  after(async () => {
-    await manager?.stop();
-    manager?.informers.transport.close();
-    transport?.close();
-    await cluster?.close();
-  });
+  after(() => h?.close());
 
   it('runs pods until completions succeeded; kubectl wait sees Complete', async () => {
     await cluster.kubectlOk(['apply', '-f', '-'], { stdin: jobYAML('two', '  completions: 2\n  parallelism: 1') });

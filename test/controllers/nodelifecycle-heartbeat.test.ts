@@ -6,24 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { Event, Node, NodeCondition } from 'kubernetes-types/core/v1.js';
 import { microTimeRFC3339, nowRFC3339 } from '../../src/api/names.js';
-import { RestClient } from '../../src/client/rest.js';
+import type { RestClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
-import { ControllerManager } from '../../src/controllers/manager.js';
 import { NodeLifecycleController, onlyHeartbeatMoved } from '../../src/controllers/nodelifecycle/controller.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { startControllerHarness, waitFor, type ControllerHarness } from '../helpers/fake-kubelet.js';
 import { FakeClock } from './support-clock.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await pause(20);
-  }
-}
 
 const cond = (type: string, status: string, t: string, beat = t): NodeCondition => ({ type, status, reason: 'R', lastHeartbeatTime: beat, lastTransitionTime: t });
 
@@ -42,10 +31,8 @@ describe('onlyHeartbeatMoved', () => {
 
 describe('node lifecycle heartbeats on a fake clock', () => {
   const GRACE_S = 40;
-  let cluster: TestCluster;
-  let transport: Transport;
+  let h: ControllerHarness | undefined;
   let rest: RestClient;
-  let manager: ControllerManager;
   let ctl: NodeLifecycleController | undefined;
   const synced: string[] = [];
   const clock = new FakeClock(Math.floor(Date.now() / 1000) * 1000);
@@ -57,12 +44,7 @@ describe('node lifecycle heartbeats on a fake clock', () => {
   const syncsOfHb = () => synced.filter((k) => k === 'node/hb').length;
 
   before(async () => {
-    cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-    const acceptor = inProcessAcceptor(cluster.api.handle);
-    transport = inProcessTransport(acceptor, { username: 'test', groups: ['system:masters'] });
-    rest = new RestClient(transport);
-    manager = new ControllerManager(
-      inProcessTransport(acceptor, { username: 'system:serviceaccount:kube-system:node-controller', groups: [] }),
+    h = await startControllerHarness(
       [
         (ctx) => {
           const c = new NodeLifecycleController(ctx, { nodeMonitorGracePeriodSeconds: GRACE_S, taintEviction: false });
@@ -75,16 +57,11 @@ describe('node lifecycle heartbeats on a fake clock', () => {
           return c;
         },
       ],
-      { clock },
+      { controllerUser: 'system:serviceaccount:kube-system:node-controller', clock },
     );
-    await manager.start();
+    rest = h.rest;
   });
-  after(async () => {
-    await manager?.stop();
-    manager?.informers.transport.close();
-    transport?.close();
-    await cluster?.close();
-  });
+  after(() => h?.close());
 
   it('records heartbeats without syncing, and still notices when they stop', async () => {
     assert.ok(ctl);

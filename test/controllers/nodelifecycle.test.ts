@@ -7,25 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { Event, Node, NodeCondition, Pod, Toleration } from 'kubernetes-types/core/v1.js';
 import { microTimeRFC3339, nowRFC3339 } from '../../src/api/names.js';
-import { isNotFound, RestClient } from '../../src/client/rest.js';
+import { isNotFound, type RestClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
-import { ControllerManager } from '../../src/controllers/manager.js';
 import { nodeLifecycleControllerWith } from '../../src/controllers/nodelifecycle/index.js';
 import { matchingTolerations, minTolerationMs, swapTaints } from '../../src/controllers/nodelifecycle/taints.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { startControllerHarness, waitFor, type ControllerHarness } from '../helpers/fake-kubelet.js';
 import { FakeClock } from './support-clock.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await pause(20);
-  }
-}
 
 const GRACE_S = 40;
 const taintKeys = (n: Node) => (n.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).sort();
@@ -55,10 +44,8 @@ describe('taint helpers', () => {
 });
 
 describe('node lifecycle controller on a fake clock', () => {
-  let cluster: TestCluster;
-  let transport: Transport;
+  let h: ControllerHarness | undefined;
   let rest: RestClient;
-  let manager: ControllerManager;
   const clock = new FakeClock(Math.floor(Date.now() / 1000) * 1000);
   const nodes = () => rest.resource<Node>(RESOURCES.nodes);
   const leases = () => rest.resource<Lease>(RESOURCES.leases, 'kube-node-lease');
@@ -124,28 +111,20 @@ describe('node lifecycle controller on a fake clock', () => {
   const eventsFor = async (name: string, reason: string) => (await events().list()).items.filter((e) => e.involvedObject.name === name && e.reason === reason);
 
   before(async () => {
-    cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-    // pods here carry exactly the tolerations each test gives them (no DefaultTolerationSeconds defaults)
-    const admission = cluster.api.registry.admission;
-    const i = admission.findIndex((p) => p.name === 'DefaultTolerationSeconds');
-    if (i >= 0) admission.splice(i, 1);
-    const acceptor = inProcessAcceptor(cluster.api.handle);
-    transport = inProcessTransport(acceptor, { username: 'test', groups: ['system:masters'] });
-    rest = new RestClient(transport);
-    await registerNode('steady');
-    manager = new ControllerManager(
-      inProcessTransport(acceptor, { username: 'system:serviceaccount:kube-system:node-controller', groups: [] }),
-      [nodeLifecycleControllerWith({ nodeMonitorGracePeriodSeconds: GRACE_S })],
-      { clock },
-    );
-    await manager.start();
+    h = await startControllerHarness([nodeLifecycleControllerWith({ nodeMonitorGracePeriodSeconds: GRACE_S })], {
+      controllerUser: 'system:serviceaccount:kube-system:node-controller',
+      clock,
+      async beforeStart(parts) {
+        // pods here carry exactly the tolerations each test gives them (no DefaultTolerationSeconds defaults)
+        const admission = parts.cluster.api.registry.admission;
+        const i = admission.findIndex((p) => p.name === 'DefaultTolerationSeconds');
+        if (i >= 0) admission.splice(i, 1);
+        rest = parts.rest;
+        await registerNode('steady');
+      },
+    });
   });
-  after(async () => {
-    await manager?.stop();
-    manager?.informers.transport.close();
-    transport?.close();
-    await cluster?.close();
-  });
+  after(() => h?.close());
 
   it('marks a silent node Unknown with unreachable taints and its pods not ready; heartbeats remove the taints', async () => {
     await registerNode('quiet');

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Namespace, ServiceAccount } from 'kubernetes-types/core/v1.js';
-import { isNotFound, RestClient } from '../../src/client/rest.js';
+import { isNotFound, type RestClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
+import type { Transport } from '../../src/client/transport.js';
 import { serviceAccountController } from '../../src/controllers/serviceaccount/controller.js';
-import { ControllerManager } from '../../src/controllers/manager.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { startControllerHarness, type ControllerHarness } from '../helpers/fake-kubelet.js';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -19,10 +19,9 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 }
 
 describe('serviceaccount controller', () => {
+  let h: ControllerHarness | undefined;
   let cluster: TestCluster;
-  let transport: Transport;
   let rest: RestClient;
-  let manager: ControllerManager;
   const posts: string[] = [];
 
   const defaultSA = (ns: string) =>
@@ -36,27 +35,20 @@ describe('serviceaccount controller', () => {
     });
 
   before(async () => {
-    cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-    transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'test', groups: ['system:masters'] });
-    rest = new RestClient(transport);
-    const inner = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'system:serviceaccount:kube-system:service-account-controller', groups: [] });
-    const t: Transport = {
-      request: (req) => {
-        if (req.method === 'POST') posts.push(req.path);
-        return inner.request(req);
-      },
-      stream: (req) => inner.stream(req),
-      close: () => inner.close(),
-    };
-    manager = new ControllerManager(t, [serviceAccountController]);
-    await manager.start();
+    h = await startControllerHarness([serviceAccountController], {
+      controllerUser: 'system:serviceaccount:kube-system:service-account-controller',
+      wrapControllerTransport: (inner): Transport => ({
+        request: (req) => {
+          if (req.method === 'POST') posts.push(req.path);
+          return inner.request(req);
+        },
+        stream: (req) => inner.stream(req),
+        close: () => inner.close(),
+      }),
+    });
+    ({ cluster, rest } = h);
   });
-  after(async () => {
-    await manager?.stop();
-    manager?.informers.transport.close();
-    transport?.close();
-    await cluster?.close();
-  });
+  after(() => h?.close());
 
   it('creates default in the namespaces that exist and in new ones', async () => {
     for (const ns of ['default', 'kube-system', 'kube-public']) assert.equal((await defaultSA(ns)).metadata?.name, 'default');

@@ -4,14 +4,13 @@ import type { Event, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubern
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { defaultStorageClass } from '../../src/apiserver/admission/default-storageclass.js';
 import { storageObjectInUseProtection } from '../../src/apiserver/admission/storage-object-in-use-protection.js';
-import { isNotFound, RestClient, type ResourceClient } from '../../src/client/rest.js';
+import { isNotFound, type RestClient, type ResourceClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
-import { ControllerManager } from '../../src/controllers/manager.js';
 import { newPersistentVolumeBinderController } from '../../src/controllers/volume/controller.js';
 import { pvcProtectionController, pvProtectionController } from '../../src/controllers/volume/protection.js';
 import { findBestMatchForClaim } from '../../src/controllers/volume/util.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import type { TestCluster } from '../helpers/cluster.js';
+import { startControllerHarness, type ControllerHarness } from '../helpers/fake-kubelet.js';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -81,10 +80,9 @@ describe('findBestMatchForClaim', () => {
 });
 
 describe('persistentvolume binder', () => {
+  let h: ControllerHarness | undefined;
   let cluster: TestCluster;
-  let transport: Transport;
   let rest: RestClient;
-  let manager: ControllerManager;
   let pvs: ResourceClient<PersistentVolume>;
   let pvcs: ResourceClient<PersistentVolumeClaim>;
 
@@ -113,25 +111,20 @@ describe('persistentvolume binder', () => {
     });
 
   before(async () => {
-    cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-    cluster.api.registry.admission.push(
-      defaultStorageClass(() => cluster.api.scheme.lookup('storage.k8s.io', 'v1', 'storageclasses')),
-      storageObjectInUseProtection(),
-    );
-    transport = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'test', groups: ['system:masters'] });
-    rest = new RestClient(transport);
+    h = await startControllerHarness([newPersistentVolumeBinderController({ resyncPeriodMs: 500 }), pvcProtectionController, pvProtectionController], {
+      controllerUser: 'system:serviceaccount:kube-system:persistent-volume-binder',
+      async beforeStart(parts) {
+        parts.cluster.api.registry.admission.push(
+          defaultStorageClass(() => parts.cluster.api.scheme.lookup('storage.k8s.io', 'v1', 'storageclasses')),
+          storageObjectInUseProtection(),
+        );
+      },
+    });
+    ({ cluster, rest } = h);
     pvs = rest.resource<PersistentVolume>(RESOURCES.persistentvolumes);
     pvcs = rest.resource<PersistentVolumeClaim>(RESOURCES.persistentvolumeclaims, 'default');
-    const ct = inProcessTransport(inProcessAcceptor(cluster.api.handle), { username: 'system:serviceaccount:kube-system:persistent-volume-binder', groups: [] });
-    manager = new ControllerManager(ct, [newPersistentVolumeBinderController({ resyncPeriodMs: 500 }), pvcProtectionController, pvProtectionController]);
-    await manager.start();
   });
-  after(async () => {
-    await manager?.stop();
-    manager?.informers.transport.close();
-    transport?.close();
-    await cluster?.close();
-  });
+  after(() => h?.close());
 
   it('binds a claim to the smallest matching Available volume, both ways', async () => {
     await pvs.create(pv('small', '1Gi'));

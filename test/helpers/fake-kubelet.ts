@@ -1,8 +1,9 @@
 // A stand-in for node agents in controller tests: every pod it sees (bound or not) is marked Running
 // and Ready through `pods/<name>/status` after a delay, as a kubelet would report it.
+import type { Server } from 'node:http';
 import type { Event as CoreEvent, Pod } from 'kubernetes-types/core/v1.js';
 import { nowRFC3339 } from '../../src/api/names.js';
-import { ControllerManager, type ControllerFactory } from '../../src/controllers/manager.js';
+import { ControllerManager, type Clock, type ControllerFactory } from '../../src/controllers/manager.js';
 import { Informer } from '../../src/client/informer.js';
 import { isNotFound, RestClient, type ResourceClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
@@ -116,17 +117,70 @@ export class FakeKubelet {
   }
 }
 
-// ---- a harness for workload controller tests ----
+// ---- harnesses for controller tests ----
 
-export interface WorkloadHarness {
+export interface ControllerHarness {
   cluster: TestCluster;
   /** an admin client for the test itself */
   rest: RestClient;
-  kubelet: FakeKubelet;
   manager: ControllerManager;
   /** the controllers' log lines */
   logs: string[];
   close(): Promise<void>;
+}
+
+export interface ControllerHarnessOptions {
+  /** the user the controllers act as (default: a kube-system service account with workload controllers' rights) */
+  controllerUser?: string;
+  /** where the controllers' log lines go (default: a new array) */
+  logs?: string[];
+  clock?: Clock;
+  /** wraps the controllers' transport (e.g. to make some requests fail) */
+  wrapControllerTransport?: (t: Transport) => Transport;
+  /** runs once the cluster serves, before the controllers start (e.g. to remove an admission plugin or seed objects) */
+  beforeStart?: (h: { cluster: TestCluster; rest: RestClient; logs: string[]; acceptor: Server }) => Promise<void>;
+  /** runs after the controllers stopped, before the cluster closes */
+  afterStop?: () => Promise<void>;
+}
+
+/** The groups a service account's token authenticates with; none for other users. */
+function serviceAccountGroups(user: string): string[] {
+  const ns = /^system:serviceaccount:([^:]+):[^:]+$/.exec(user)?.[1];
+  return ns ? ['system:serviceaccounts', `system:serviceaccounts:${ns}`] : [];
+}
+
+/** A test cluster without built-in controllers and the given controllers in their own manager. */
+export async function startControllerHarness(factories: ControllerFactory[], opts: ControllerHarnessOptions = {}): Promise<ControllerHarness> {
+  const cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
+  const acceptor = inProcessAcceptor(cluster.api.handle);
+  const testTransport = inProcessTransport(acceptor, { username: 'test', groups: ['system:masters'] });
+  const controllerUser = opts.controllerUser ?? 'system:serviceaccount:kube-system:workload-controllers';
+  const controllerTransport = inProcessTransport(acceptor, { username: controllerUser, groups: serviceAccountGroups(controllerUser) });
+  const rest = new RestClient(testTransport);
+  const logs = opts.logs ?? [];
+  const manager = new ControllerManager(opts.wrapControllerTransport ? opts.wrapControllerTransport(controllerTransport) : controllerTransport, factories, {
+    log: (l) => logs.push(l),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  await opts.beforeStart?.({ cluster, rest, logs, acceptor });
+  await manager.start();
+  return {
+    cluster,
+    rest,
+    manager,
+    logs,
+    async close() {
+      await manager.stop();
+      await opts.afterStop?.();
+      controllerTransport.close();
+      testTransport.close();
+      await cluster.close();
+    },
+  };
+}
+
+export interface WorkloadHarness extends ControllerHarness {
+  kubelet: FakeKubelet;
 }
 
 export interface WorkloadHarnessOptions {
@@ -135,35 +189,23 @@ export interface WorkloadHarnessOptions {
   wrapControllerTransport?: (t: Transport) => Transport;
 }
 
-/** A test cluster without built-in controllers, the given controllers in their own manager, and a fake kubelet. */
+/** startControllerHarness plus a fake kubelet that marks every pod Running and Ready. */
 export async function startWorkloadHarness(factories: ControllerFactory[], opts: WorkloadHarnessOptions = {}): Promise<WorkloadHarness> {
-  const cluster = await startTestCluster({ insecureHttp: true, storage: 'memory', controllers: false });
-  const acceptor = inProcessAcceptor(cluster.api.handle);
-  const testTransport = inProcessTransport(acceptor, { username: 'test', groups: ['system:masters'] });
-  const controllerTransport = inProcessTransport(acceptor, { username: 'system:serviceaccount:kube-system:workload-controllers', groups: [] });
-  const kubeletTransport = inProcessTransport(acceptor, { username: 'system:node:fake', groups: ['system:nodes'] });
-  const logs: string[] = [];
-  const manager = new ControllerManager(opts.wrapControllerTransport ? opts.wrapControllerTransport(controllerTransport) : controllerTransport, factories, {
-    log: (l) => logs.push(l),
-  });
-  const kubelet = new FakeKubelet(kubeletTransport, { log: (l) => logs.push(l), ...opts.kubelet });
-  await kubelet.start();
-  await manager.start();
-  return {
-    cluster,
-    rest: new RestClient(testTransport),
-    kubelet,
-    manager,
-    logs,
-    async close() {
-      await manager.stop();
-      await kubelet.stop();
-      controllerTransport.close();
-      kubeletTransport.close();
-      testTransport.close();
-      await cluster.close();
+  let kubelet: FakeKubelet | undefined;
+  let kubeletTransport: Transport | undefined;
+  const h = await startControllerHarness(factories, {
+    wrapControllerTransport: opts.wrapControllerTransport,
+    async beforeStart({ acceptor, logs }) {
+      kubeletTransport = inProcessTransport(acceptor, { username: 'system:node:fake', groups: ['system:nodes'] });
+      kubelet = new FakeKubelet(kubeletTransport, { log: (l) => logs.push(l), ...opts.kubelet });
+      await kubelet.start();
     },
-  };
+    async afterStop() {
+      await kubelet?.stop();
+      kubeletTransport?.close();
+    },
+  });
+  return { ...h, kubelet: kubelet! };
 }
 
 /** Polls `probe` until it returns something other than undefined. */
