@@ -106,6 +106,8 @@ export interface SpawnedServer extends KubectlFor {
   output(): string;
   kill(signal?: NodeJS.Signals): void;
   waitExit(): Promise<ServerExit>;
+  /** SIGTERM, wait for the exit, and remove the data dir when spawnServer made it */
+  stop(): Promise<void>;
 }
 
 export interface SpawnServerOptions {
@@ -132,6 +134,7 @@ function flagValue(args: readonly string[], flag: string): string | undefined {
 export async function spawnServer(args: readonly string[] = [], opts: SpawnServerOptions = {}): Promise<SpawnedServer> {
   const fullArgs = [...args];
   let dataDir = flagValue(args, '--data-dir');
+  const ownDataDir = dataDir === undefined;
   if (dataDir === undefined) {
     dataDir = tempDataDir();
     fullArgs.push('--data-dir', dataDir);
@@ -206,6 +209,11 @@ export async function spawnServer(args: readonly string[] = [], opts: SpawnServe
       if (liveChildren.has(pid)) process.kill(pid, signal);
     },
     waitExit: () => exited,
+    async stop() {
+      if (liveChildren.has(pid)) process.kill(pid, 'SIGTERM');
+      await exited;
+      if (ownDataDir) removeTempDataDir(dataDir);
+    },
   };
 }
 

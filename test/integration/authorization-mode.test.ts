@@ -2,18 +2,12 @@
 // AlwaysAllow keeps HTTPS but lets a request without credentials do anything.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { removeTempDataDir, spawnServer, type SpawnedServer } from '../helpers/cluster.js';
+import { spawnServer, type SpawnedServer } from '../helpers/cluster.js';
 import { rawRequest } from '../helpers/raw.js';
 
 describe('timonel up --authorization-mode', () => {
   const servers: SpawnedServer[] = [];
-  after(async () => {
-    for (const s of servers) {
-      s.kill('SIGTERM');
-      await s.waitExit();
-      removeTempDataDir(s.dataDir);
-    }
-  });
+  after(() => Promise.all(servers.map((s) => s.stop())));
 
   it('RBAC (default): an anonymous request is refused with 401; AlwaysAllow: it is served, over HTTPS', async () => {
     const rbac = await spawnServer([]);

@@ -14,8 +14,7 @@ const DIG = '/usr/bin/dig';
 describe('timonel up with cluster DNS', () => {
   let server: SpawnedServer | undefined;
   after(async () => {
-    server?.kill('SIGTERM');
-    await server?.waitExit();
+    await server?.stop();
   });
 
   it('prints where DNS answers, and dig resolves the kubernetes Service and a new one', skipUnless(existsSync(DIG), 'dig (Debian bind9-dnsutils)'), async () => {

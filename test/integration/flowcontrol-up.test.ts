@@ -2,18 +2,12 @@
 // 429 TooManyRequests with Retry-After; admins are exempt.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { removeTempDataDir, spawnServer, type SpawnedServer } from '../helpers/cluster.js';
+import { spawnServer, type SpawnedServer } from '../helpers/cluster.js';
 import { rawRequest } from '../helpers/raw.js';
 
 describe('timonel up flow-control flags', () => {
   const servers: SpawnedServer[] = [];
-  after(async () => {
-    for (const s of servers) {
-      s.kill('SIGTERM');
-      await s.waitExit();
-      removeTempDataDir(s.dataDir);
-    }
-  });
+  after(() => Promise.all(servers.map((s) => s.stop())));
 
   it('--per-user-qps 1 --per-user-burst 2: the third quick request of a user is refused with 429 and Retry-After; admin is not limited', async () => {
     const s = await spawnServer(['--per-user-qps', '1', '--per-user-burst', '2']);

@@ -17,8 +17,7 @@ describe('timonel up with the Ingress controller', () => {
   let server: SpawnedServer | undefined;
   let backend: Server | undefined;
   after(async () => {
-    server?.kill('SIGTERM');
-    await server?.waitExit();
+    await server?.stop();
     backend?.close();
   });
 
