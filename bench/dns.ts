@@ -1,15 +1,14 @@
 // Benchmark: A queries for a Service name against the cluster DNS server of `timonel up` (in the API
 // server's process, as users run it) vs a bare dns-packet UDP responder answering the same name from a
 // Map, both pinned to the server core; the load is a dns-packet UDP loop in a child process on the other.
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { runBench } from './lib/harness.js';
-import type { DnsLoadParams, DnsLoadResult } from './lib/dns-load.js';
+import type { DnsLoadParams, DnsLoadResult } from './load/dns.js';
 import { Client } from './lib/http.js';
-import type { LoadRun } from './lib/load.js';
+import { runLoad } from './lib/load.js';
 import { REPO, SHORT, sleep, startServerProcess, watchProcess, type ServerProcess } from './lib/proc.js';
 import { ms, num, ratio } from './lib/stats.js';
 
@@ -18,25 +17,6 @@ const IN_FLIGHT = 32;
 const COUNT = SHORT ? 100_000 : 300_000;
 const TIME_LIMIT_MS = SHORT ? 5_000 : 10_000;
 const ROUNDS = 2;
-
-function runDnsLoad(params: DnsLoadParams, timeoutMs: number): Promise<LoadRun<DnsLoadResult>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'bench', 'lib', 'dns-load.ts'), JSON.stringify(params)], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const guard = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(guard);
-      reject(e);
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(guard);
-      const line = /^RESULT (.*)$/m.exec(out);
-      if (code === 0 && line) return resolve(JSON.parse(line[1]) as LoadRun<DnsLoadResult>);
-      reject(new Error(`DNS load failed (${signal ?? `exit code ${code}`})`));
-    });
-  });
-}
 
 /** One A query; the address answered, or undefined (no answer within 500 ms, or not NOERROR). */
 function lookup(port: number, name: string): Promise<string | undefined> {
@@ -84,11 +64,11 @@ await runBench('dns', 15, 'Cluster DNS: A queries for a Service name', async (b)
       { name: 'bare responder', port: barePort, pid: bare.pid, runs: [] as DnsLoadResult[] },
     ];
     const params = (port: number, count: number): DnsLoadParams => ({ port, name: NAME, expect: ip, count, inFlight: IN_FLIGHT, timeLimitMs: TIME_LIMIT_MS });
-    for (const t of targets) await runDnsLoad(params(t.port, 5000), 30_000);
+    for (const t of targets) await runLoad<DnsLoadResult>('dns', params(t.port, 5000), 30_000);
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
         const sampler = watchProcess(t.pid);
-        const run = await runDnsLoad(params(t.port, COUNT), TIME_LIMIT_MS + 30_000);
+        const run = await runLoad<DnsLoadResult>('dns', params(t.port, COUNT), TIME_LIMIT_MS + 30_000);
         b.contention(sampler.stop(), `round ${round + 1} of ${t.name}`);
         const res = run.result;
         if (res.wrong) r.problem(`${t.name}: ${res.wrong} wrong answers, e.g. ${res.sample}`);

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO } from './proc.js';
 
-export type LoadJob = 'preload' | 'list' | 'watch' | 'mixed';
+export type LoadJob = 'preload' | 'list' | 'watch' | 'mixed' | 'dns';
 
 export interface LoadRun<R> {
   result: R;

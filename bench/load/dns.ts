@@ -3,8 +3,8 @@
 // `lossMs` counts as lost and its slot asks again.
 import { createSocket } from 'node:dgram';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
-import { loadJob } from './load.js';
-import { summarize, type Summary } from './stats.js';
+import { loadJob } from '../lib/load.js';
+import { summarize, type Summary } from '../lib/stats.js';
 
 export interface DnsLoadParams {
   port: number;
