@@ -1,13 +1,13 @@
 // Benchmark 5: `timonel up` from spawn to its ready line (first run with certificate generation, then an
 // existing data dir), idle RSS after start and after the 5,000-Secret preload of benchmark 4, idle CPU.
 // The baseline is the bare node:http server: its start-up, RSS and idle CPU measured the same way.
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { runBench } from './lib/harness.js';
 import { Client } from './lib/http.js';
 import type { PreloadParams, PreloadResult } from './lib/jobs.js';
 import { runLoad } from './lib/load.js';
-import { bareServer, cpuSeconds, rssBytes, SHORT, sleep, timonelUp, type ServerProcess } from './lib/proc.js';
+import { bareServer, cpuSeconds, REPO, rssBytes, SHORT, sleep, timonelMain, timonelUp, type ServerProcess } from './lib/proc.js';
 import { median, ms, num, ratio } from './lib/stats.js';
 
 const FIRST_RUNS = 3;
@@ -18,16 +18,18 @@ const SETTLE_MS = 2000;
 const mb = (bytes: number) => `${num(bytes / 1e6)} MB`;
 
 /** Starts and stops a server `runs` times; returns the spawn → ready times. */
-async function startTimes(runs: number, start: (i: number) => Promise<ServerProcess>): Promise<{ ready: number[]; reported: number[] }> {
+async function startTimes(runs: number, start: (i: number) => Promise<ServerProcess>): Promise<{ ready: number[]; reported: number[]; cpu: number[] }> {
   const ready: number[] = [];
   const reported: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const s = await start(i);
     ready.push(s.readyMs);
     if (s.reportedMs !== undefined) reported.push(s.reportedMs);
+    if (Number.isFinite(s.readyCpuMs)) cpu.push(s.readyCpuMs);
     await s.stop();
   }
-  return { ready, reported };
+  return { ready, reported, cpu };
 }
 
 const describe = (xs: number[]) => `median ${ms(median(xs))}, min ${ms(Math.min(...xs))}, max ${ms(Math.max(...xs))}`;
@@ -35,15 +37,16 @@ const describe = (xs: number[]) => `median ${ms(median(xs))}, min ${ms(Math.min(
 await runBench('startup', 5, 'Start-up, memory and idle CPU', async (b) => {
   const r = b.report;
   r.log(`timonel up (HTTPS with client certificates, SQLite) from spawn() to its ready line; ${FIRST_RUNS} first runs on fresh data dirs, then ${RUNS} on an existing one`);
+  r.log(`  running ${relative(REPO, timonelMain()) || timonelMain()}`);
   let lastDir = '';
   const first = await startTimes(FIRST_RUNS, () => timonelUp({ dataDir: (lastDir = b.dir('first')), insecureHttp: false }));
   const again = await startTimes(RUNS, () => timonelUp({ dataDir: lastDir, insecureHttp: false }));
   const bodyFile = join(b.dir('bare'), 'body.json');
   writeFileSync(bodyFile, '{}');
   const bare = await startTimes(RUNS, () => bareServer(bodyFile));
-  r.log(`  first run (certificates generated): ${describe(first.ready)}; as printed by the server: ${describe(first.reported)}`);
-  r.log(`  existing data dir: ${describe(again.ready)}; as printed by the server: ${describe(again.reported)}`);
-  r.log(`  bare node:http server: ${describe(bare.ready)}`);
+  r.log(`  first run (certificates generated): ${describe(first.ready)}; as printed by the server: ${describe(first.reported)}; CPU time to ready: ${describe(first.cpu)}`);
+  r.log(`  existing data dir: ${describe(again.ready)}; as printed by the server: ${describe(again.reported)}; CPU time to ready: ${describe(again.cpu)}`);
+  r.log(`  bare node:http server: ${describe(bare.ready)}; CPU time to ready: ${describe(bare.cpu)}`);
   const startMedian = median(again.ready);
   r.row({
     metric: '`timonel up` to ready, existing data dir',

@@ -194,9 +194,9 @@ npm_ci_needed() {
 
 BUILD_STAMP="$REPO/dist/.build-stamp"
 build_needed() {
-  [[ ! -f "$BUILD_STAMP" ]] && return 0
+  [[ ! -f "$BUILD_STAMP" || ! -f "$REPO/dist/bundle/timonel.js" ]] && return 0
   local f
-  for f in package-lock.json tsconfig.json tsconfig.build.json; do
+  for f in package-lock.json tsconfig.json tsconfig.build.json scripts/bundle.ts; do
     [[ "$REPO/$f" -nt "$BUILD_STAMP" ]] && return 0
   done
   [[ -n "$(find "$REPO/src" -newer "$BUILD_STAMP" -print -quit)" ]]
@@ -222,7 +222,7 @@ if npm_ci_needed; then
 fi
 
 if build_needed; then
-  say "building dist/ (npm run build)"
+  say "building dist/ and the bundle dist/bundle/ (npm run build)"
   rm -rf dist
   if ! npm run --silent build; then
     echo "setup: build failed (type errors above); dist/ is incomplete" >&2

@@ -41,6 +41,8 @@ export interface ServerProcess {
   readonly readyMs: number;
   /** the startup time the server printed itself ("in N ms"), if it did */
   readonly reportedMs?: number;
+  /** CPU time (user + system) the process had used when its ready line arrived */
+  readonly readyCpuMs: number;
   /** exit code or signal once it has exited */
   exited(): string | undefined;
   stderrTail(lines?: number): string;
@@ -97,10 +99,18 @@ export function startServerProcess(argv: string[], opts: { timeoutMs?: number; p
       if (!m) return;
       done = true;
       clearTimeout(timer);
+      const readyMs = performance.now() - t0;
+      let readyCpuMs = NaN;
+      try {
+        readyCpuMs = cpuSeconds(child.pid!) * 1000;
+      } catch {
+        // exited meanwhile: its exit is reported through exited()
+      }
       resolveReady({
         url: m[1],
         pid: child.pid!,
-        readyMs: performance.now() - t0,
+        readyMs,
+        readyCpuMs,
         reportedMs: m[2] !== undefined ? Number(m[2]) : undefined,
         exited: () => exitInfo,
         stderrTail: (n = 20) => stderr.slice(-n).join('\n'),
@@ -120,10 +130,21 @@ export interface TimonelOptions {
   args?: string[];
 }
 
-/** `timonel up` from the build, exactly as a user starts it. */
-export function timonelUp(o: TimonelOptions): Promise<ServerProcess> {
+/**
+ * The file `timonel` runs: the bundle (what bin/timonel starts), or tsc's output in a build without one
+ * (a private `tsc --outDir` build, see BENCH_DIST).
+ */
+export function timonelMain(): string {
+  const bundle = join(DIST, 'bundle', 'timonel.js');
+  if (existsSync(bundle)) return bundle;
   const main = join(DIST, 'cli', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build (or scripts/bench.sh, which builds)`);
+  return main;
+}
+
+/** `timonel up` from the build, exactly as a user starts it. */
+export function timonelUp(o: TimonelOptions): Promise<ServerProcess> {
+  const main = timonelMain();
   // e.g. BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under test
   const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const argv = [process.execPath, ...nodeFlags, main, 'up', '--data-dir', o.dataDir, '--port', '0', '--bind', '127.0.0.1', '--storage', o.storage ?? 'sqlite'];

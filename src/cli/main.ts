@@ -3,10 +3,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startCluster } from './cluster.js';
-import { writeKubeconfig } from './kubeconfig.js';
-import { runImageCommand } from './image.js';
-import { runSecretsCommand } from './encryption.js';
+// Each command loads its own modules: `timonel version` or `--help` does not load the API server.
 
 const USAGE = `Usage: timonel <command> [flags]
 
@@ -111,6 +108,7 @@ async function up(argv: string[]): Promise<void> {
   if (authorizationMode !== 'RBAC' && authorizationMode !== 'AlwaysAllow') throw new Error(`--authorization-mode: RBAC or AlwaysAllow, not ${values['authorization-mode']}`);
   const simulatedNodes = values['simulated-nodes'] !== undefined ? Number(values['simulated-nodes']) : 0;
   if (!Number.isInteger(simulatedNodes) || simulatedNodes < 0) throw new Error(`--simulated-nodes: not a count: ${values['simulated-nodes']}`);
+  const { startCluster } = await import('./cluster.js');
   const cluster = await startCluster({
     simulatedNodes,
     dataDir,
@@ -173,7 +171,7 @@ async function kubeconfig(argv: string[]): Promise<void> {
   if (!values.user) throw new Error('kubeconfig: --user NAME is required');
   const { userKubeconfig } = await import('./user-kubeconfig.js');
   const yaml = await userKubeconfig({ dataDir: resolve(values['data-dir'] ?? join(homedir(), '.timonel')), user: values.user, groups: values.group ?? [], server: values.server });
-  if (values.out) writeKubeconfig(values.out, yaml);
+  if (values.out) (await import('./kubeconfig.js')).writeKubeconfig(values.out, yaml);
   else process.stdout.write(yaml);
 }
 
@@ -183,9 +181,9 @@ async function main(): Promise<void> {
     case 'up':
       return up(rest);
     case 'secrets':
-      return runSecretsCommand(rest, join(homedir(), '.timonel'));
+      return (await import('./encryption.js')).runSecretsCommand(rest, join(homedir(), '.timonel'));
     case 'image':
-      process.exitCode = await runImageCommand(rest, { dataDir: join(homedir(), '.timonel') });
+      process.exitCode = await (await import('./image.js')).runImageCommand(rest, { dataDir: join(homedir(), '.timonel') });
       return;
     case 'kubeconfig':
       return kubeconfig(rest);
