@@ -155,6 +155,12 @@ export class ValueTransformer {
     return this.rules.map((r) => r.prefix);
   }
 
+  /** Whether values under `prefix` (a storage key prefix, e.g. `/core/secrets/ns/`) may be stored encrypted. */
+  mayEncrypt(prefix: string): boolean {
+    const r = this.rule(prefix);
+    return r !== undefined && (r.write !== undefined || r.read.size > 0);
+  }
+
   private rule(key: string): ResourceRule | undefined {
     for (const r of this.rules) if (key.startsWith(r.prefix)) return r;
     return undefined;

@@ -34,9 +34,10 @@ const SCHEMA_VERSION = 2;
 /** revisions deleted per compaction transaction, so a big backlog does not block writes for long */
 const COMPACT_CHUNK = 10_000;
 const DEFAULT_CHECKPOINT_IDLE_MS = 500;
-const DEFAULT_CHECKPOINT_BYTES = 16 * 1024 * 1024;
+// A checkpoint blocks the event loop while it copies the log's pages (16 MiB of log stalled requests ~150 ms).
+const DEFAULT_CHECKPOINT_BYTES = 4 * 1024 * 1024;
 const LOG_PAGES_PER_COMMIT = 4;
-// bounds of SqliteStore's cache of objects read by get
+// bounds of SqliteStore's cache of objects read by get and by lists of encrypted values
 const READ_CACHE_ENTRIES = 8192;
 const READ_CACHE_CHARS = 16 * 1024 * 1024;
 
@@ -112,6 +113,10 @@ function prepareStatements(db: Database.Database) {
     list: db.prepare<Page, StoredValue>(
       `SELECT ${OBJECT_COLUMNS} FROM objects WHERE key >= max(@lo, @after) AND key <> @after AND key < @hi ORDER BY key LIMIT @limit`,
     ),
+    listHeads: db.prepare<Page, Omit<StoredValue, 'value'>>(
+      'SELECT key, rev, create_rev AS createRev FROM objects WHERE key >= max(@lo, @after) AND key <> @after AND key < @hi ORDER BY key LIMIT @limit',
+    ),
+    value: db.prepare<[string], string>('SELECT value FROM objects WHERE key = ?').pluck(),
     count: db
       .prepare<Omit<Page, 'limit'>, number>(
         'SELECT count(*) FROM objects WHERE key >= max(@lo, @after) AND key <> @after AND key < @hi',
@@ -175,6 +180,8 @@ interface WriteOutcome {
 interface Codec {
   toStorage(key: string, plain: string): string;
   fromStorage(key: string, stored: string): string;
+  /** whether values under `prefix` may be stored encrypted */
+  mayEncrypt?(prefix: string): boolean;
 }
 
 const IDENTITY: Codec = { toStorage: (_k, v) => v, fromStorage: (_k, v) => v };
@@ -184,8 +191,12 @@ function plain(c: Codec, v: StoredValue): StoredValue {
   return value === v.value ? v : { ...v, value };
 }
 
+/** The plain value of `row` as the store's read cache holds it at the same revision, if it does. */
+type CachedPlain = (row: StoredValue) => StoredValue | undefined;
+
 // Rows are read and copied (keepPrevious) in their stored form; callers and watchers get plain JSON.
-function prepareWrites(s: Statements, c: Codec) {
+function prepareWrites(s: Statements, c: Codec, cached: CachedPlain) {
+  const plainRow = (row: StoredValue) => cached(row) ?? plain(c, row);
   return {
     create(key: string, obj: StorableObject, rev: number): [StoredValue, undefined] {
       if (s.get.get(key)) throw keyExistsError(key);
@@ -198,18 +209,18 @@ function prepareWrites(s: Statements, c: Codec) {
     update(key: string, obj: StorableObject, expectedRev: number, rev: number, compacted: number): [StoredValue, StoredValue] {
       const current = s.get.get(key);
       if (!current) throw notFoundError(key);
-      if (current.rev !== expectedRev) throw conflictError(key, expectedRev, plain(c, current));
+      if (current.rev !== expectedRev) throw conflictError(key, expectedRev, plainRow(current));
       keepPrevious(s, current, compacted);
       const value = stampResourceVersion(obj, rev);
       const stored = c.toStorage(key, value);
       s.updateObject.run(rev, stored, key);
       s.insertEvent.run(rev, 'MODIFIED', key, stored, current.rev, current.createRev);
-      return [{ key, rev, createRev: current.createRev, value }, plain(c, current)];
+      return [{ key, rev, createRev: current.createRev, value }, plainRow(current)];
     },
     delete(key: string, expectedRev: number | undefined, rev: number, compacted: number): [StoredValue, StoredValue] {
       const stored = s.get.get(key);
       if (!stored) throw notFoundError(key);
-      const current = plain(c, stored);
+      const current = plainRow(stored);
       if (expectedRev !== undefined && current.rev !== expectedRev) throw conflictError(key, expectedRev, current);
       keepPrevious(s, stored, compacted);
       const value = restampValue(current.value, rev);
@@ -290,8 +301,8 @@ export class SqliteStore implements Store {
   private pending: PendingWrite[] = [];
   private readonly codec: Codec;
   /**
-   * Objects read by `get`, kept current by this process's commits (the only writer of the file): a GET of
-   * the same object again costs no query and no decryption. Bounded; the oldest entries go first.
+   * Objects read by `get` (and encrypted ones listed), kept current by this process's commits (the only writer
+   * of the file): reading the same object again costs no query and no decryption. Bounded; the oldest go first.
    */
   private readonly readCache = new Map<string, StoredValue>();
   private readCacheChars = 0;
@@ -308,7 +319,10 @@ export class SqliteStore implements Store {
     this.codec = opts.valueTransformer ?? IDENTITY;
     this.checkpointIdleMs = opts.checkpointIdleMs ?? DEFAULT_CHECKPOINT_IDLE_MS;
     this.checkpointBytes = opts.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES;
-    this.writes = prepareWrites(s, this.codec);
+    this.writes = prepareWrites(s, this.codec, (row) => {
+      const hit = this.readCache.get(row.key);
+      return hit && hit.rev === row.rev ? hit : undefined;
+    });
     this.compacted = s.getMeta.get('compacted') ?? 0;
     this.rev = Math.max(s.maxRev.get() ?? 0, this.compacted);
     this.hub = new WatchHub(opts.watchWindow ?? DEFAULT_WATCH_WINDOW, this.rev);
@@ -399,10 +413,13 @@ export class SqliteStore implements Store {
       if (at < this.compacted) throw listCompactedError(prefix, at, this.compacted);
       return this.listAt(lo, hi, after, limit, at);
     }
-    const items = this.plainAll(this.stmt.list.all({ lo, hi, after, limit: limit < 0 ? -1 : limit + 1 }));
-    const more = limit > 0 && items.length > limit;
+    const page = { lo, hi, after, limit: limit < 0 ? -1 : limit + 1 };
+    const encrypted = this.codec.mayEncrypt?.(prefix) ?? false;
+    const rows: Omit<StoredValue, 'value'>[] = encrypted ? this.stmt.listHeads.all(page) : this.stmt.list.all(page);
+    const more = limit > 0 && rows.length > limit;
+    if (more) rows.length = limit;
+    const items = encrypted ? this.currentValues(rows) : this.plainAll(rows as StoredValue[]);
     if (!more) return { items, revision: this.rev, more: false, remaining: 0 };
-    items.length = limit;
     const remaining = this.stmt.count.get({ lo, hi, after: items[limit - 1].key }) ?? 0;
     return { items, revision: this.rev, more, remaining };
   }
@@ -426,6 +443,21 @@ export class SqliteStore implements Store {
     const counts = this.stmt.countChangedSince.get({ ...rest, at })!;
     const remaining = (this.stmt.count.get(rest) ?? 0) - counts.existNow + counts.existedThen;
     return { items, revision: at, more, remaining };
+  }
+
+  /**
+   * The current objects of `heads` (read in the same turn, so no write came between): from the read cache
+   * where it holds them, else read and decrypted once and kept there, so the next page of the same
+   * objects decrypts nothing.
+   */
+  private currentValues(heads: Omit<StoredValue, 'value'>[]): StoredValue[] {
+    return heads.map((head) => {
+      const hit = this.readCache.get(head.key);
+      if (hit && hit.rev === head.rev) return { ...hit };
+      const v = plain(this.codec, { ...head, value: this.stmt.value.get(head.key)! });
+      this.cacheRead(head.key, v);
+      return { ...v };
+    });
   }
 
   /** Rows as plain values; a row whose revision the read cache holds is not decrypted again. */

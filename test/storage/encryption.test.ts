@@ -88,6 +88,22 @@ describe('ValueTransformer', () => {
     assert.deepEqual(next.resources[0].providers[0].aesgcm?.keys.map((k) => k.name), ['key2', 'key1']);
     assert.deepEqual(cfg.resources[0].providers[0].aesgcm?.keys.map((k) => k.name), ['key1'], 'the input is not changed');
   });
+
+  it('tells which key ranges may hold encrypted values (identity first still reads older ciphertexts)', () => {
+    const secret = randomBytes(32).toString('base64');
+    const t = ValueTransformer.fromConfiguration({
+      resources: [
+        { resources: ['secrets'], providers: [{ aesgcm: { keys: [{ name: 'k', secret }] } }] },
+        { resources: ['configmaps'], providers: [{ identity: {} }, { aescbc: { keys: [{ name: 'k', secret }] } }] },
+        { resources: ['events'], providers: [{ identity: {} }] },
+      ],
+    });
+    assert.equal(t.mayEncrypt('/core/secrets/'), true);
+    assert.equal(t.mayEncrypt('/core/secrets/ns/'), true);
+    assert.equal(t.mayEncrypt('/core/configmaps/ns/'), true);
+    assert.equal(t.mayEncrypt('/core/events/ns/'), false);
+    assert.equal(t.mayEncrypt('/core/pods/ns/'), false);
+  });
 });
 
 describe('SqliteStore with encryption at rest', () => {

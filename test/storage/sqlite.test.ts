@@ -106,6 +106,109 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
+  it('decrypts each listed object once: later lists of it come from memory, same bytes, current with writes', async () => {
+    const file = tempFile();
+    const transformer = ValueTransformer.fromConfiguration({
+      resources: [{ resources: ['configmaps'], providers: [{ aesgcm: { keys: [{ name: 'k', secret: Buffer.alloc(32, 9).toString('base64') }] } }] }],
+    });
+    let decrypted = 0;
+    const fromStorage = transformer.fromStorage.bind(transformer);
+    transformer.fromStorage = (key, stored) => {
+      decrypted++;
+      return fromStorage(key, stored);
+    };
+    const key = (i: number) => `/core/configmaps/ns/cm-${String(i).padStart(4, '0')}`;
+    const store = SqliteStore.open(file, { valueTransformer: transformer });
+    try {
+      for (let i = 0; i < 300; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => store.create(key(i + j), obj('ConfigMap', `cm-${i + j}`, { data: { v: '0' } }))));
+      const first = await store.list('/core/configmaps/ns/', { limit: 100 });
+      assert.equal(decrypted, 100, 'a cold page decrypts each of its objects');
+      const again = await store.list('/core/configmaps/ns/', { limit: 100 });
+      assert.equal(decrypted, 100, 'the same page again decrypts nothing');
+      assert.deepEqual(again, first);
+      again.items[0].value = 'mutated by a caller';
+      assert.notEqual((await store.list('/core/configmaps/ns/', { limit: 1 })).items[0].value, 'mutated by a caller', 'callers get copies');
+
+      // an update of a held object neither decrypts its previous value nor leaves the list stale
+      const seen: StoreEvent[] = [];
+      store.watch('/core/configmaps/', { afterRev: store.currentRevision(), onEvent: (ev) => seen.push(ev) });
+      const old5 = first.items[5];
+      const new5 = await store.update(key(5), obj('ConfigMap', 'cm-5', { data: { v: '1' } }), old5.rev);
+      assert.equal(decrypted, 100);
+      assert.equal(seen[0].prevValue, old5.value, 'the watch event carries the previous object');
+      const after = await store.list('/core/configmaps/ns/', { limit: 100 });
+      assert.equal(decrypted, 100);
+      assert.deepEqual(after.items[5], new5);
+      assert.equal(after.revision, new5.rev);
+
+      // the next page, current and at the first page's revision (a continue token's list)
+      const [old150] = (await store.list('/core/configmaps/ns/', { limit: 1, after: key(149) })).items;
+      await store.update(key(150), obj('ConfigMap', 'cm-150', { data: { v: '1' } }), old150.rev);
+      const page2Then = await store.list('/core/configmaps/ns/', { limit: 100, after: key(99), revision: first.revision });
+      assert.equal(page2Then.revision, first.revision);
+      assert.deepEqual(page2Then.items.map((i) => JSON.parse(i.value).data.v), Array(100).fill('0'));
+      assert.deepEqual(page2Then.items[50], old150);
+      const page2Now = await store.list('/core/configmaps/ns/', { limit: 100, after: key(99) });
+      assert.equal(JSON.parse(page2Now.items[50].value).data.v, '1');
+      assert.equal(page2Now.remaining, 100);
+
+      // the same bytes a store that holds nothing in memory reads
+      const whole = await store.list('/core/configmaps/ns/');
+      await store.close();
+      const cold = SqliteStore.open(file, { valueTransformer: transformer });
+      try {
+        assert.deepEqual(await cold.list('/core/configmaps/ns/'), whole);
+      } finally {
+        await cold.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps what lists decrypt within the bounds of its cache', async () => {
+    const transformer = ValueTransformer.fromConfiguration({
+      resources: [{ resources: ['configmaps'], providers: [{ aesgcm: { keys: [{ name: 'k', secret: Buffer.alloc(32, 3).toString('base64') }] } }] }],
+    });
+    let decrypted = 0;
+    const fromStorage = transformer.fromStorage.bind(transformer);
+    transformer.fromStorage = (key, stored) => {
+      decrypted++;
+      return fromStorage(key, stored);
+    };
+    const store = SqliteStore.open(tempFile(), { valueTransformer: transformer });
+    try {
+      // more objects than the cache holds (8,192): a second full list still has to decrypt the ones it let go
+      const n = 9000;
+      for (let i = 0; i < n; i += 500) await Promise.all(Array.from({ length: 500 }, (_, j) => store.create(`/core/configmaps/ns/cm-${i + j}`, obj('ConfigMap', `cm-${i + j}`, {}))));
+      assert.equal((await store.list('/core/configmaps/ns/')).items.length, n);
+      assert.equal(decrypted, n);
+      decrypted = 0;
+      assert.equal((await store.list('/core/configmaps/ns/')).items.length, n);
+      assert.ok(decrypted >= n - 8192, `only what the cache holds is not decrypted again (${decrypted} of ${n} were)`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('checkpoints a steady stream of writes every few MiB by default, so no checkpoint stalls requests long', async () => {
+    const file = tempFile();
+    const walSize = () => (fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0);
+    const store = SqliteStore.open(file);
+    try {
+      // 300 commits of ~10 KB objects put about 10 MB into the log; it is reused after each checkpoint
+      let largest = 0;
+      for (let i = 0; i < 300; i++) {
+        await store.create(`/t/big-${i}`, obj('T', `big-${i}`, { data: 'z'.repeat(10_000) }));
+        await new Promise((r) => setImmediate(r));
+        largest = Math.max(largest, walSize());
+      }
+      assert.ok(largest < 6 * 1024 * 1024, `the log never grew past ~4 MiB and a batch (largest: ${largest} bytes)`);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('checkpoints the write-ahead log when writes pause or the log grows, not inside commits', async () => {
     const file = tempFile();
     const walSize = () => (fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0);
