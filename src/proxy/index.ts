@@ -1,8 +1,9 @@
 // The service proxy: watches Services and EndpointSlices and keeps one nftables table of ours equal to
 // buildRuleset() of the caches. Shortly after each change (a short delay gathers bursts; consecutive
-// syncs are at least minSyncIntervalMs apart) one `nft -f` transaction applies only what changed
-// (partialTransaction(), as kube-proxy's nftables mode does partial syncs); the whole table is loaded
-// on start, after a failed transaction, when the table went missing, and every fullResyncPeriodMs. Also gives
+// syncs are at least minSyncIntervalMs apart) one transaction applies only what changed
+// (partialTransaction(), as kube-proxy's nftables mode does partial syncs), fed to a long-lived `nft -i`
+// (NftSession) so that no nft process starts per change; the whole table is loaded with `nft -f` on
+// start, after a failed transaction, when the table went missing, and every fullResyncPeriodMs. Also gives
 // `type: LoadBalancer` Services without a class an address from a pool (default: the node's own address,
 // like k3s's ServiceLB) in status.loadBalancer.ingress.
 import { writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { RESOURCES, SharedInformers } from '../client/shared.js';
 import type { Transport } from '../client/transport.js';
 import { runWorkers, WorkQueue } from '../client/workqueue.js';
 import { metaNamespaceKey } from '../client/informer.js';
-import { deleteTable, listTable, nftApply, nftUsable, tableExists } from './nft.js';
+import { deleteTable, listTable, nftApply, nftUsable, NftSession, tableExists } from './nft.js';
 import { buildRulesetModel, isIPv4, partialTransaction, renderRuleset, rulesetObjects, transaction, type Ruleset, type RulesetModel, type ServiceRulesCache } from './ruleset.js';
 
 export {
@@ -34,7 +35,7 @@ export {
   type ServiceRules,
   type ServiceRulesCache,
 } from './ruleset.js';
-export { deleteTable, listTable, nftApply, nftUsable, tableExists } from './nft.js';
+export { deleteTable, listTable, nftApply, nftUsable, NftSession, tableExists } from './nft.js';
 
 /** The component's name: its service account is `system:serviceaccount:kube-system:service-proxy`. */
 export const SERVICE_PROXY_COMPONENT = 'service-proxy';
@@ -105,6 +106,8 @@ export async function startServiceProxy(transport: Transport, opts: ServiceProxy
 
   const rulesetOptions = { tableName, nodeName: opts.nodeName, clusterCIDR };
   const cache: ServiceRulesCache = new Map();
+  // partial syncs go through one long-lived `nft -i`; whole-table loads through `nft -f`
+  const session = new NftSession(nft);
   // what the kernel holds, as far as we know; undefined: unknown, list the table before a full load
   let applied: RulesetModel | undefined;
   let rendered: { model: RulesetModel; text: string } | undefined;
@@ -129,7 +132,7 @@ export async function startServiceProxy(transport: Transport, opts: ServiceProxy
     let tx = full || !applied ? undefined : partialTransaction(applied, model);
     if (tx) {
       try {
-        await nftApply(tx, nft);
+        await session.apply(tx);
       } catch (e) {
         log(`proxy: a partial update failed, loading the whole table: ${(e as Error).message}`);
         applied = undefined;
@@ -245,6 +248,7 @@ export async function startServiceProxy(transport: Transport, opts: ServiceProxy
   dirty = false;
   lastStart = Date.now();
   await syncOnce();
+  session.open();
   const workers = manageLB ? runWorkers(statusQueue, 1, syncStatus, log) : Promise.resolve();
   const checkEvery = opts.resyncPeriodMs ?? 60_000;
   const checkTimer =
@@ -292,6 +296,7 @@ export async function startServiceProxy(transport: Transport, opts: ServiceProxy
       statusQueue.shutDown();
       await running;
       await workers;
+      await session.close();
       if (ownInformers) await informers.stop();
       if (o.removeTable) await deleteTable(tableName, nft);
     },

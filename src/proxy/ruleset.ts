@@ -143,21 +143,73 @@ export interface ServiceRules {
 }
 
 /**
- * The ruleset as data: fixed base chains, one ServiceRules per Service (by namespace/name, sorted) and
- * the merged elements of the shared maps. The unit of partial syncs (partialTransaction()).
+ * The ruleset as data: fixed base chains and one ServiceRules per Service (by namespace/name, sorted);
+ * the shared maps hold the elements of all Services, a key claimed twice going to the first Service.
+ * The unit of partial syncs (partialTransaction()).
  */
 export interface RulesetModel {
   tableName: string;
   /** base and helper chains with their rules: constant for one set of options */
   base: string;
   services: Map<string, ServiceRules>;
-  /** map or set → key → verdict ('' for a set) */
-  elements: Map<string, Map<string, string>>;
   stats: Ruleset['stats'];
+  /** who claims which element, when built with a cache; current only while `generation` is the claims' */
+  claims?: ElementClaims;
+  generation: number;
+}
+
+/**
+ * The Services claiming each element of the shared maps (`map\0key` → Service keys, sorted), kept up to
+ * date by buildRulesetModel() for the Services of its cache, so that a diff needs only the elements of
+ * the Services that changed instead of every element of the table.
+ */
+export interface ElementClaims {
+  byElement: Map<string, string[]>;
+  generation: number;
 }
 
 /** Per-Service results of an earlier build, reused while the Service and its slices are the same objects. */
 export type ServiceRulesCache = Map<string, { svc: Service; slices: EndpointSlice[]; rules: ServiceRules }>;
+
+const claimsByCache = new WeakMap<ServiceRulesCache, ElementClaims>();
+const elementIndex = new WeakMap<ServiceRules, Map<string, string>>();
+
+/** `map\0key` → verdict of one Service's elements (its first, when it names a key twice). */
+function elementsOf(rules: ServiceRules): Map<string, string> {
+  let m = elementIndex.get(rules);
+  if (!m) {
+    m = new Map();
+    for (const [map, k, v] of rules.elements) {
+      const id = `${map}\0${k}`;
+      if (!m.has(id)) m.set(id, v);
+    }
+    elementIndex.set(rules, m);
+  }
+  return m;
+}
+
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function claim(claims: ElementClaims, key: string, rules: ServiceRules): void {
+  for (const id of elementsOf(rules).keys()) {
+    const list = claims.byElement.get(id);
+    if (!list) claims.byElement.set(id, [key]);
+    else if (!list.includes(key)) {
+      list.push(key);
+      list.sort(byKey);
+    }
+  }
+}
+
+function unclaim(claims: ElementClaims, key: string, rules: ServiceRules): void {
+  for (const id of elementsOf(rules).keys()) {
+    const list = claims.byElement.get(id);
+    if (!list) continue;
+    const i = list.indexOf(key);
+    if (i >= 0) list.splice(i, 1);
+    if (!list.length) claims.byElement.delete(id);
+  }
+}
 
 const ELEMENT_SETS = ['cluster-ips', 'service-ips', 'service-nodeports', 'no-endpoint-services', 'no-endpoint-nodeports', 'endpoint-hairpins'];
 
@@ -304,10 +356,19 @@ export function buildRulesetModel(services: Iterable<Service>, slices: Iterable<
   const bySvc = slicesByService(slices);
   const keyed: [string, Service][] = [];
   for (const svc of services) if (hasProxiedClusterIP(svc)) keyed.push([serviceKey(svc), svc]);
-  keyed.sort((a, b) => a[0].localeCompare(b[0]));
+  keyed.sort((a, b) => byKey(a[0], b[0]));
   const out = new Map<string, ServiceRules>();
-  const elements = new Map<string, Map<string, string>>(ELEMENT_SETS.map((m) => [m, new Map<string, string>()]));
   const stats = { servicePorts: 0, endpoints: 0, rejecting: 0 };
+  let claims: ElementClaims | undefined;
+  if (cache) {
+    claims = claimsByCache.get(cache);
+    if (!claims) {
+      claims = { byElement: new Map(), generation: 0 };
+      for (const [key, { rules }] of cache) claim(claims, key, rules);
+      claimsByCache.set(cache, claims);
+    }
+    claims.generation++;
+  }
   const unused = new Set(cache?.keys());
   for (const [key, svc] of keyed) {
     const svcSlices = bySvc.get(key) ?? [];
@@ -316,21 +377,38 @@ export function buildRulesetModel(services: Iterable<Service>, slices: Iterable<
     if (hit && hit.svc === svc && hit.slices.length === svcSlices.length && hit.slices.every((s, i) => s === svcSlices[i])) rules = hit.rules;
     else {
       rules = buildServiceRules(svc, svcSlices, opts);
-      cache?.set(key, { svc, slices: svcSlices, rules });
+      if (cache && claims) {
+        if (hit) unclaim(claims, key, hit.rules);
+        claim(claims, key, rules);
+        cache.set(key, { svc, slices: svcSlices, rules });
+      }
     }
     unused.delete(key);
     out.set(key, rules);
     stats.servicePorts += rules.stats.servicePorts;
     stats.endpoints += rules.stats.endpoints;
     stats.rejecting += rules.stats.rejecting;
-    // A key taken twice (two Services claiming one external IP and port) would fail the whole transaction.
+  }
+  for (const key of unused) {
+    if (claims) unclaim(claims, key, cache!.get(key)!.rules);
+    cache?.delete(key);
+  }
+  return { tableName: opts.tableName, base: baseText(opts), services: out, stats, claims, generation: claims?.generation ?? 0 };
+}
+
+/**
+ * The elements of the shared maps: map → key → verdict ('' for a set). A key taken twice (two Services
+ * claiming one external IP and port) would fail the whole transaction: the first Service keeps it.
+ */
+function mergedElements(model: RulesetModel): Map<string, Map<string, string>> {
+  const elements = new Map<string, Map<string, string>>(ELEMENT_SETS.map((m) => [m, new Map<string, string>()]));
+  for (const rules of model.services.values()) {
     for (const [map, k, v] of rules.elements) {
       const m = elements.get(map)!;
       if (!m.has(k)) m.set(k, v);
     }
   }
-  for (const key of unused) cache?.delete(key);
-  return { tableName: opts.tableName, base: baseText(opts), services: out, elements, stats };
+  return elements;
 }
 
 /** The whole-table `nft -f` input of a model (`flush table` first), and what it creates. */
@@ -356,7 +434,7 @@ export function renderRuleset(model: RulesetModel): Ruleset {
       }
     }
   }
-  for (const [map, els] of model.elements) {
+  for (const [map, els] of mergedElements(model)) {
     if (!els.size) continue;
     const items: string[] = [];
     for (const [k, v] of els) items.push(v ? `${k} : ${v}` : k);
@@ -400,7 +478,8 @@ const sameRules = (a: string[], b: string[]) => a.length === b.length && a.every
  * differs: map elements deleted and added, chains of changed Services added, flushed and refilled,
  * chains and affinity sets of removed endpoints and Services flushed and deleted. '' when nothing
  * differs; undefined when only a whole-table load can do it (other table or base chains).
- * Unchanged Services (the same ServiceRules object, see ServiceRulesCache) are not even compared.
+ * Unchanged Services (the same ServiceRules object, see ServiceRulesCache) are not even compared, nor,
+ * when `next` is the latest model built with a cache, the map elements that only they claim.
  */
 export function partialTransaction(prev: RulesetModel, next: RulesetModel): string | undefined {
   if (prev.tableName !== next.tableName || prev.base !== next.base) return undefined;
@@ -427,21 +506,69 @@ export function partialTransaction(prev: RulesetModel, next: RulesetModel): stri
     for (const [s, spec] of n?.sets ?? []) if (!p?.sets.has(s)) decls.push(`add set ${T} ${s} ${spec}\n`);
     for (const s of p?.sets.keys() ?? []) if (!n?.sets.has(s)) deletions.push(`delete set ${T} ${s}\n`);
   };
+  const changed: string[] = [];
   for (const [key, n] of next.services) {
     const p = prev.services.get(key);
-    if (p !== n) diffService(p, n);
+    if (p === n) continue;
+    diffService(p, n);
+    changed.push(key);
   }
-  for (const [key, p] of prev.services) if (!next.services.has(key)) diffService(p, undefined);
+  for (const [key, p] of prev.services) {
+    if (next.services.has(key)) continue;
+    diffService(p, undefined);
+    changed.push(key);
+  }
 
+  const gone = new Map<string, string[]>(ELEMENT_SETS.map((m) => [m, []]));
+  const added = new Map<string, string[]>(ELEMENT_SETS.map((m) => [m, []]));
+  const claims = next.claims;
+  if (claims && claims.generation === next.generation) {
+    // Only elements that a changed Service claims, before or after, can change hands or verdicts.
+    changed.sort(byKey);
+    const isChanged = new Set(changed);
+    const seen = new Set<string>();
+    for (const key of changed) {
+      for (const own of [prev.services.get(key), next.services.get(key)]) {
+        for (const id of own ? elementsOf(own).keys() : []) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+          const owners = claims.byElement.get(id) ?? [];
+          const after = owners.length ? elementsOf(next.services.get(owners[0])!).get(id) : undefined;
+          // before: the first of the unchanged owners and the changed Services that had it
+          let first = owners.find((o) => !isChanged.has(o));
+          let before = first === undefined ? undefined : elementsOf(prev.services.get(first)!).get(id);
+          for (const c of changed) {
+            if (first !== undefined && c >= first) break;
+            const v = prev.services.get(c) && elementsOf(prev.services.get(c)!).get(id);
+            if (v !== undefined) {
+              first = c;
+              before = v;
+              break;
+            }
+          }
+          const sep = id.indexOf('\0');
+          const map = id.slice(0, sep);
+          const k = id.slice(sep + 1);
+          if (before !== undefined && before !== after) gone.get(map)!.push(k);
+          if (after !== undefined && after !== before) added.get(map)!.push(after ? `${k} : ${after}` : k);
+        }
+      }
+    }
+  } else {
+    const beforeAll = mergedElements(prev);
+    const afterAll = mergedElements(next);
+    for (const map of ELEMENT_SETS) {
+      const before = beforeAll.get(map)!;
+      const after = afterAll.get(map)!;
+      for (const [k, v] of before) if (after.get(k) !== v) gone.get(map)!.push(k);
+      for (const [k, v] of after) if (before.get(k) !== v) added.get(map)!.push(v ? `${k} : ${v}` : k);
+    }
+  }
   for (const map of ELEMENT_SETS) {
-    const before = prev.elements.get(map) ?? new Map<string, string>();
-    const after = next.elements.get(map) ?? new Map<string, string>();
-    const gone: string[] = [];
-    const added: string[] = [];
-    for (const [k, v] of before) if (after.get(k) !== v) gone.push(k);
-    for (const [k, v] of after) if (before.get(k) !== v) added.push(v ? `${k} : ${v}` : k);
-    if (gone.length) delElements.push(`delete element ${T} ${map} { ${gone.join(', ')} }\n`);
-    if (added.length) addElements.push(`add element ${T} ${map} { ${added.join(', ')} }\n`);
+    const g = gone.get(map)!;
+    const a = added.get(map)!;
+    if (g.length) delElements.push(`delete element ${T} ${map} { ${g.join(', ')} }\n`);
+    if (a.length) addElements.push(`add element ${T} ${map} { ${a.join(', ')} }\n`);
   }
   return [...delElements, ...decls, ...rules, ...addElements, ...deletions].join('');
 }

@@ -4,6 +4,7 @@
 // when it was deleted or edited from outside. Kernel part needs root and nft; touches only its tables.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
@@ -94,6 +95,85 @@ describe('partial transaction', () => {
     assert.ok(lines.findIndex((l) => l.startsWith('delete element')) < lines.findIndex((l) => l.startsWith('delete chain')), 'references go before chains');
   });
 
+  it('with a cache only the changed Services\' elements are compared, with the same result as comparing every element', () => {
+    // a small world with clashes: shared external IPs and node ports (first Service by name keeps them), shared endpoints
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) >>> 8) % n;
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const makeSvc = (name: string, i: number): Service => {
+      const type = rnd(3) === 0 ? 'NodePort' : 'ClusterIP';
+      return svc(name, `10.43.1.${i + 1}`, {
+        type,
+        externalIPs: rnd(2) ? [`192.0.2.${1 + rnd(2)}`] : undefined,
+        ports: [{ ...http[0], ...(type === 'NodePort' ? { nodePort: 30000 + rnd(2) } : {}) }],
+        sessionAffinity: rnd(4) === 0 ? 'ClientIP' : undefined,
+      });
+    };
+    const makeSlice = (name: string) => slice(name, Array.from({ length: rnd(4) }, () => `10.42.2.${1 + rnd(5)}`), rnd(5) !== 0);
+    const world = new Map(names.map((n, i) => [n, { svc: makeSvc(n, i), slice: makeSlice(n) }]));
+    const normalize = (tx: string) =>
+      tx.split('\n').map((l) => {
+        const m = /^((?:add|delete) element \S+ \S+ \S+) \{ (.*) \}$/.exec(l);
+        return m ? `${m[1]} { ${m[2].split(', ').sort().join(', ')} }` : l;
+      });
+    const cache: ServiceRulesCache = new Map();
+    const build = (withCache: boolean) =>
+      buildRulesetModel([...world.values()].map((w) => w.svc), [...world.values()].map((w) => w.slice), opts, withCache ? cache : undefined);
+    let fast = build(true);
+    let slow = build(false);
+    let nonEmpty = 0;
+    for (let step = 0; step < 300; step++) {
+      for (let k = 1 + rnd(2); k > 0; k--) {
+        const name = names[rnd(names.length)];
+        const i = names.indexOf(name);
+        const w = world.get(name);
+        const what = rnd(6);
+        if (!w) world.set(name, { svc: makeSvc(name, i), slice: makeSlice(name) });
+        else if (what === 0) world.delete(name);
+        else if (what <= 2) world.set(name, { ...w, svc: makeSvc(name, i) });
+        else world.set(name, { ...w, slice: makeSlice(name) });
+      }
+      const nextFast = build(true);
+      const nextSlow = build(false);
+      assert.ok(nextFast.claims && nextFast.claims.generation === nextFast.generation && !nextSlow.claims);
+      const got = partialTransaction(fast, nextFast)!;
+      assert.deepEqual(normalize(got), normalize(partialTransaction(slow, nextSlow)!), `step ${step}`);
+      if (got) nonEmpty++;
+      fast = nextFast;
+      slow = nextSlow;
+    }
+    assert.ok(nonEmpty > 200, `${nonEmpty} transactions`);
+    // a model built before the last one with this cache: its claims have moved on, every element is compared
+    const older = fast;
+    world.delete(names[0]);
+    world.delete(names[1]);
+    const newest = build(true);
+    assert.deepEqual(normalize(partialTransaction(slow, older)!), ['']);
+    assert.notEqual(older.generation, newest.claims!.generation);
+    assert.deepEqual(normalize(partialTransaction(newest, older)!), normalize(partialTransaction(build(false), slow)!));
+  });
+
+  it('1,000 Services × 10 endpoints, one endpoint replaced: a transaction of that Service alone', () => {
+    const many: Service[] = [];
+    const manySlices: EndpointSlice[] = [];
+    for (let i = 0; i < 1000; i++) {
+      many.push(svc(`s${i}`, `10.44.${i >> 8}.${i & 255}`));
+      manySlices.push(slice(`s${i}`, Array.from({ length: 10 }, (_, j) => `10.45.${(i * 10 + j) >> 8}.${(i * 10 + j) & 255}`)));
+    }
+    const cache: ServiceRulesCache = new Map();
+    const one = buildRulesetModel(many, manySlices, opts, cache);
+    manySlices[500] = slice('s500', ['10.46.0.1', ...manySlices[500].endpoints.slice(1).map((e) => e.addresses[0])]);
+    const t0 = performance.now();
+    const tx = partialTransaction(one, buildRulesetModel(many, manySlices, opts, cache))!;
+    const ms = performance.now() - t0;
+    const lines = tx.trim().split('\n');
+    assert.equal(lines.length, 4, tx);
+    assert.ok(lines.every((l) => l.includes('default/s500/') || l.includes('endpoint-hairpins')), tx);
+    assert.match(tx, /delete element ip tmunit endpoint-hairpins \{ 10\.45\.19\.136 \. 10\.45\.19\.136 \}/);
+    assert.match(tx, /add element ip tmunit endpoint-hairpins \{ 10\.46\.0\.1 \. 10\.46\.0\.1 \}/);
+    process.stderr.write(`# one change among 1,000 Services: build + diff ${ms.toFixed(1)} ms\n`);
+  });
+
   it('other options: no partial transaction (a whole-table load)', () => {
     assert.equal(partialTransaction(buildRulesetModel(services, slices, opts), buildRulesetModel(services, slices, { ...opts, clusterCIDR: '10.0.0.0/8' })), undefined);
   });
@@ -154,6 +234,19 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false | Pro
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** PIDs of `nft -i` processes started by this process. */
+const nftChildren = (): string[] =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'nft\0-i\0';
+      } catch {
+        return false;
+      }
+    });
 
 describe('partial syncs in the kernel', skipUnless(missing === '', missing), () => {
   let cluster: TestCluster;
@@ -239,6 +332,21 @@ describe('partial syncs in the kernel', skipUnless(missing === '', missing), () 
     assert.ok(hairpins.includes('10.42.1.99') && !hairpins.includes('"10.42.1.13"'), hairpins);
   });
 
+  it('partial syncs go through one long-lived `nft -i`, a child of this process until the proxy stops', async () => {
+    const pids: string[][] = [];
+    for (const ip of ['10.42.1.98', '10.42.1.97']) {
+      const s = await synced(
+        async () => slices().update({ ...(await slices().get('s7-1')), endpoints: [{ addresses: [ip], nodeName: 'node-1', conditions: { ready: true } }] }),
+        (t) => t.includes(`dnat to ${ip}:8080`),
+      );
+      assert.equal(s.full, false);
+      pids.push(nftChildren());
+    }
+    assert.equal(pids[0].length, 1, 'one nft -i');
+    assert.deepEqual(pids[1], pids[0], 'the same one for the next change');
+    assert.match(await nftRun(['list', 'chain', 'ip', TABLE, 'svc-default/s7/tcp/http']), /dnat to 10\.42\.1\.97:8080/);
+  });
+
   it('a removed Service disappears: chains and map elements', async () => {
     const vip = vips.get('s3')!;
     const nodePort = (await services().get('s3')).spec!.ports![0].nodePort!;
@@ -282,7 +390,9 @@ describe('partial syncs in the kernel', skipUnless(missing === '', missing), () 
   });
 
   it('… and without any change, by the periodic check', async () => {
+    assert.equal(nftChildren().length, 1);
     await proxy!.stop();
+    assert.deepEqual(nftChildren(), [], 'the nft -i of the stopped proxy has ended');
     proxy = await startProxy(200);
     const n = syncs.length;
     await deleteTable(TABLE);
