@@ -26,7 +26,7 @@ import { nodeLifecycleController } from '../controllers/nodelifecycle/index.js';
 import { statefulSetController } from '../controllers/statefulset/controller.js';
 import { daemonSetController } from '../controllers/daemonset/controller.js';
 import { schedulerController } from '../scheduler/index.js';
-import { startSimulatedNodes, type SimulatedNodes } from '../node/simulated/index.js';
+import type { SimulatedNodes } from '../node/simulated/index.js';
 import { listen, newApiServer, type RunningApiServer } from '../apiserver/server.js';
 import { installAudit } from '../apiserver/audit.js';
 import { type FlowControlOptions, installFlowControl } from '../apiserver/flowcontrol.js';
@@ -34,12 +34,14 @@ import type { ApiServer } from '../apiserver/handler.js';
 import { openStore, type StoreOptions } from '../storage/index.js';
 import type { Store } from '../storage/store.js';
 import { kubeconfigYAML, writeKubeconfig } from './kubeconfig.js';
-import { startClusterDNS, type ClusterDNS } from '../dns/index.js';
-import { maybeStartLocalNode, type NodeAgent } from '../node/agent/index.js';
-import { startServiceProxy, type ServiceProxy } from '../proxy/index.js';
-import { ensureNodeBridge, intToIPv4, ipv4ToInt, parseCIDR } from '../node/sandbox/index.js';
+// DNS, the node agent, the service proxy, the ingress controller and simulated nodes start after the
+// ready line: their modules load then (import() below), not before it.
+import type { ClusterDNS } from '../dns/index.js';
+import type { NodeAgent } from '../node/agent/index.js';
+import type { ServiceProxy } from '../proxy/index.js';
+import { intToIPv4, ipv4ToInt, parseCIDR } from '../node/sandbox/ipam.js';
 import { defaultNodeName } from '../node/agent/machine.js';
-import { ensureIngressClass, startIngressController, type RunningIngressController } from '../ingress/controller.js';
+import type { RunningIngressController } from '../ingress/controller.js';
 import { dataDirEncryption } from './encryption.js';
 import { ensurePKI } from './pki.js';
 
@@ -318,7 +320,8 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   let simulatedStarting: Promise<void> | undefined;
   if (opts.simulatedNodes && opts.simulatedNodes > 0) {
     // registering thousands of nodes takes seconds: the API is ready before they are
-    simulatedStarting = startSimulatedNodes(componentTransport('simulated-nodes'), { count: opts.simulatedNodes, log }).then(
+    const count = opts.simulatedNodes;
+    simulatedStarting = import('../node/simulated/index.js').then((m) => m.startSimulatedNodes(componentTransport('simulated-nodes'), { count, log })).then(
       (s) => {
         simulated = s;
       },
@@ -336,7 +339,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       log(`could not create the kube-dns Service: ${(e as Error).message}`);
     }
     // its caches fill after the API is ready: do not hold the ready line for them
-    dnsStarting = startClusterDNS(componentTransport('coredns'), { listen: [{ address: clientHost, port: dnsPort }], log }).then(
+    dnsStarting = import('../dns/index.js').then((m) => m.startClusterDNS(componentTransport('coredns'), { listen: [{ address: clientHost, port: dnsPort }], log })).then(
       (d) => {
         dns = d;
         log(`cluster DNS answering on ${d.address}:${d.port} (dig @${d.address} -p ${d.port} kubernetes.default.svc.cluster.local)`);
@@ -351,6 +354,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   // Pods reach this process on the node's bridge gateway: the API server (unless it listens on every
   // address already) and the DNS server; the proxy sends the two Services' ClusterIPs there.
   const servePods = async (podCIDR: string) => {
+    const { ensureNodeBridge } = await import('../node/sandbox/index.js');
     const gateway = await ensureNodeBridge({ podCIDR });
     if (isLoopback(clientHost) || isUnspecified(bind)) {
       if (!isUnspecified(bind)) podListener = await listen(api, { port: running.port, bind: gateway, tls });
@@ -374,12 +378,13 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     // the node agent acts as its node (system:node:<name>): the Node authorizer and NodeRestriction limit it
     const nodeTransport = inProcessTransport(acceptor, { username: `system:node:${localNodeName}`, groups: ['system:nodes'] });
     transports.push(nodeTransport);
-    nodeStarting = maybeStartLocalNode(nodeTransport, api, { dataDir, log, nodeName: localNodeName, podCIDR: LOCAL_POD_CIDR, clusterDNS }).then(async (a) => {
+    nodeStarting = import('../node/agent/index.js').then((m) => m.maybeStartLocalNode(nodeTransport, api, { dataDir, log, nodeName: localNodeName, podCIDR: LOCAL_POD_CIDR, clusterDNS })).then(async (a) => {
       nodeAgent = a;
       if (!a) return;
       log(`node ${a.nodeName} ready to run pods as containers`);
       // Services on this node: ClusterIP, NodePort and LoadBalancer rules in the nftables table `timonel`
       try {
+        const { startServiceProxy } = await import('../proxy/index.js');
         proxy = await startServiceProxy(componentTransport('service-proxy'), { nodeName: a.nodeName, podCIDR: a.podCIDR, log });
       } catch (e) {
         log(`no service proxy: ${(e as Error).message}`);
@@ -396,8 +401,11 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   if (opts.ingress) {
     const io = opts.ingress;
     const ingressTransport = componentTransport('ingress-controller');
-    ingressStarting = ensureIngressClass(new RestClient(ingressTransport))
-      .then(() => startIngressController(ingressTransport, { httpPort: io.httpPort, httpsPort: io.httpsPort, address: io.address ?? bind, statusAddress: io.address ?? clientHost, log }))
+    ingressStarting = import('../ingress/controller.js')
+      .then(async (m) => {
+        await m.ensureIngressClass(new RestClient(ingressTransport));
+        return m.startIngressController(ingressTransport, { httpPort: io.httpPort, httpsPort: io.httpsPort, address: io.address ?? bind, statusAddress: io.address ?? clientHost, log });
+      })
       .then(
         (i) => {
           ingress = i;

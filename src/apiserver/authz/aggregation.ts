@@ -17,7 +17,9 @@ const MAX_RETRIES = 8;
 /** The rules `role` aggregates from `all`: matched roles by name, each rule once. */
 export function aggregatedRules(role: ClusterRole, all: Iterable<ClusterRole>): Rule[] {
   const out: Rule[] = [];
-  const roles = [...all].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  // byte order, as upstream sorts names (and no ICU collator to build at start-up)
+  const name = (r: ClusterRole) => r.metadata?.name ?? '';
+  const roles = [...all].sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
   for (const sel of role.aggregationRule?.clusterRoleSelectors ?? []) {
     for (const other of roles) {
       if (other.metadata?.name === role.metadata?.name || !labelSelectorMatches(sel, other.metadata?.labels)) continue;
