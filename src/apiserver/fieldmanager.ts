@@ -11,15 +11,21 @@ export const FIELD_MANAGER_MAX_LENGTH = 128;
 
 /** Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
  * The manager of a write that names none: the User-Agent up to its first `/`, printable characters only,
  * at most 128 bytes (`kubectl/v1.33.0 (linux/amd64) …` → `kubectl`).
  */
 export function managerFromUserAgent(userAgent: string | undefined): string {
+  const ua = userAgent ?? '';
+  const slash = ua.indexOf('/');
+  const head = slash < 0 ? ua : ua.slice(0, slash);
+  // printable ASCII (the usual case) is kept whole
+  if (head.length <= FIELD_MANAGER_MAX_LENGTH && PRINTABLE_ASCII.test(head)) return head;
   let out = '';
   let bytes = 0;
-  for (const ch of (userAgent ?? '').split('/')[0]) {
+  for (const ch of head) {
     if (!PRINTABLE.test(ch)) continue;
     const n = Buffer.byteLength(ch);
     if (bytes + n > FIELD_MANAGER_MAX_LENGTH) break;

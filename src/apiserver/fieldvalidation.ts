@@ -173,6 +173,9 @@ class JSONStrictScanner {
     }
   }
 
+  /** Where the next backslash at or after the last string read is (Infinity: none). */
+  private backslash = -1;
+
   /** Reads a string token and returns its value. */
   private string(): string {
     const t = this.text;
@@ -180,15 +183,22 @@ class JSONStrictScanner {
     let escaped = false;
     let j = start + 1;
     for (;;) {
-      const c = t.charCodeAt(j);
-      if (c === 0x22) break;
-      if (c === 0x5c) {
+      const quote = t.indexOf('"', j);
+      if (quote < 0) {
+        j = t.length;
+        break;
+      }
+      if (this.backslash < j) {
+        const b = t.indexOf('\\', j);
+        this.backslash = b < 0 ? Infinity : b;
+      }
+      if (this.backslash < quote) {
         escaped = true;
-        j += 2;
+        j = this.backslash + 2;
         continue;
       }
-      if (Number.isNaN(c)) break;
-      j++;
+      j = quote;
+      break;
     }
     this.i = j + 1;
     return escaped ? (JSON.parse(t.slice(start, j + 1)) as string) : t.slice(start + 1, j);

@@ -102,6 +102,14 @@ export function updateManagedFields(live: KubeObject | undefined, next: KubeObje
   delete meta.managedFields;
   // An existing object nobody tracks stays untracked until its first apply.
   if (managed.size === 0 && live?.metadata?.uid) return;
+  const memo = !live && managed.size === 0 && !o.subresource ? createMemoKey(next as Obj, manager, o) : undefined;
+  if (memo !== undefined) {
+    const fieldsV1 = createdFields.get(memo);
+    if (fieldsV1 !== undefined) {
+      if (fieldsV1) meta.managedFields = [{ manager: manager || 'unknown', operation: 'Update', apiVersion: o.apiVersion, time: o.now ?? nowRFC3339(), fieldsType: 'FieldsV1', fieldsV1: JSON.parse(fieldsV1) as object }];
+      return;
+    }
+  }
   const uo = updaterOptions(o);
   const liveObj = live ? withoutManagedFields(live) : zeroLike(next as Obj, uo.schema);
   try {
@@ -113,6 +121,46 @@ export function updateManagedFields(live: KubeObject | undefined, next: KubeObje
   }
   const encoded = encodeManagedFields(managed);
   if (encoded) meta.managedFields = encoded;
+  if (memo !== undefined && (encoded?.length ?? 0) <= 1) rememberCreated(memo, encoded?.[0]?.fieldsV1 ? JSON.stringify(encoded[0].fieldsV1) : '');
+}
+
+/**
+ * The fields a create records depend only on the object's shape (its keys, which values are objects,
+ * empty or null, and its arrays whole), so objects created alike share one computation, by that shape.
+ */
+const createdFields = new Map<string, string>();
+let createdFieldsChars = 0;
+const MAX_CREATED_FIELDS_CHARS = 4 << 20;
+
+function rememberCreated(key: string, fieldsV1: string): void {
+  createdFieldsChars += key.length + fieldsV1.length;
+  if (createdFieldsChars > MAX_CREATED_FIELDS_CHARS) {
+    createdFields.clear();
+    createdFieldsChars = key.length + fieldsV1.length;
+  }
+  createdFields.set(key, fieldsV1);
+}
+
+function createMemoKey(obj: Obj, manager: string | undefined, o: ManageOptions): string | undefined {
+  let ignored = '';
+  if (o.ignored) {
+    // only the kinds' constant `status` exclusion; anything else is computed every time
+    if (o.ignored.members.size !== 1 || !o.ignored.members.has('f:status') || o.ignored.children.size) return undefined;
+    ignored = 'S';
+  }
+  return `${o.apiVersion}\n${o.kind}\n${manager ?? ''}\n${ignored}\n${shapeOf(obj)}`;
+}
+
+function shapeOf(v: unknown): string {
+  if (v === null) return 'n';
+  if (Array.isArray(v)) return `a${JSON.stringify(v)}`;
+  if (typeof v !== 'object') return typeof v === 'string' ? 's' : typeof v === 'number' ? 'd' : typeof v === 'boolean' ? 'b' : 'u';
+  let out = '{';
+  for (const k in v as Obj) {
+    const c = (v as Obj)[k];
+    if (c !== undefined) out += `${JSON.stringify(k)}:${shapeOf(c)},`;
+  }
+  return `${out}}`;
 }
 
 function parseGroupVersion(apiVersion: unknown): { group: string; version: string } {

@@ -21,6 +21,7 @@ import {
 import type { KindInfo, KubeObject } from '../../api/types.js';
 import type { AdmissionContext, AdmissionPlugin, Registry } from '../registry.js';
 import { admissionForbidden } from './common.js';
+import { NamespacedObjectCache } from './watch-cache.js';
 
 type Quota = ResourceQuota & KubeObject;
 
@@ -81,6 +82,13 @@ export function resourceQuotaAdmission(quotaKind: () => KindInfo | undefined, op
   const now = opts.now ?? Date.now;
   /** charges written for an admitted object, given back if its write does not happen */
   const charged = new WeakMap<KubeObject, { reg: Registry; kind: KindInfo; charges: Charge[] }>();
+  // what a write sees without listing quotas from storage; its entries are shared, so only read
+  const caches = new WeakMap<Registry, NamespacedObjectCache<Quota>>();
+  const quotasIn = (reg: Registry, kind: KindInfo, ns: string) => {
+    let c = caches.get(reg);
+    if (!c) caches.set(reg, (c = new NamespacedObjectCache<Quota>(reg, kind)));
+    return c.list(ns);
+  };
 
   const writeUsage = async (reg: Registry, kind: KindInfo, c: Charge, fn: (rq: Quota) => void) => {
     await reg.guaranteedUpdate(
@@ -112,14 +120,13 @@ export function resourceQuotaAdmission(quotaKind: () => KindInfo | undefined, op
       const ns = obj.metadata?.namespace;
       const kind = quotaKind();
       if (!ns || !kind) return;
-      const { items } = await reg.list(kind, ns, {});
-      if (!items.length) return;
+      const quotas = await quotasIn(reg, kind, ns);
+      if (!quotas.length) return;
       const t = now();
       const charges: Charge[] = [];
       try {
-        for (const it of items) {
-          const rq = it.obj as Quota;
-          const name = it.obj.metadata.name;
+        for (const rq of quotas) {
+          const name = rq.metadata!.name!;
           if (!quotaScopesMatch(rq, info.group, info.resource, obj)) continue;
           const { delta, tracked } = requestedUsage(rq, info, obj, old, t);
           if (!tracked.length) continue;
