@@ -3,7 +3,7 @@
 // owned Ingresses get status.loadBalancer.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { isIP } from 'node:net';
+import { createServer as createNetServer, isIP, type Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { createSecureContext } from 'node:tls';
@@ -11,11 +11,12 @@ import type { Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Ingress, IngressClass, IngressLoadBalancerIngress } from 'kubernetes-types/networking/v1.js';
 import { EventRecorder } from '../client/events.js';
-import type { Informer } from '../client/informer.js';
+import { Informer, metaNamespaceKey } from '../client/informer.js';
 import { isAlreadyExists, isNotFound, type RestClient } from '../client/rest.js';
 import { RESOURCES, SharedInformers } from '../client/shared.js';
 import type { Transport } from '../client/transport.js';
 import { runWorkers, WorkQueue } from '../client/workqueue.js';
+import { frontEnd } from './front.js';
 import { handleRequest, handleUpgrade, upstreams, type Endpoint, type ProxyContext, type ResolvedBackend } from './proxy.js';
 import {
   ANNOTATION_IS_DEFAULT_CLASS,
@@ -35,6 +36,26 @@ export const INGRESSCLASSES = { group: 'networking.k8s.io', version: 'v1', resou
 const COMPONENT = 'timonel-ingress';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const SLICES_BY_SERVICE = 'ingress:service';
+const TLS_KEYS = ['tls.crt', 'tls.key'] as const;
+
+/**
+ * What the controller keeps of a Secret (applied before caching): its identity and, when it has a
+ * tls.crt or tls.key (of any type, as ingress-nginx takes them), those two keys. A cluster's other
+ * Secrets then cost a few strings each.
+ */
+export function thinSecret(secret: Secret): void {
+  const m = secret.metadata;
+  if (m) secret.metadata = { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion };
+  const data = secret.data;
+  delete secret.data;
+  delete (secret as { stringData?: unknown }).stringData;
+  if (!data) return;
+  for (const k of TLS_KEYS) {
+    if (data[k] === undefined) continue;
+    secret.data ??= {};
+    secret.data[k] = data[k];
+  }
+}
 
 export interface IngressControllerOptions {
   /** how long start waits for the informers' first lists before serving anyway (default 10 s) */
@@ -61,6 +82,8 @@ export interface RunningIngressController {
   httpsPort: number | undefined;
   /** resolves when the routing table reflects everything the informers have seen so far */
   synced(): Promise<void>;
+  /** the Secrets cached, and `namespace/name` of those whose data is held (the others are kept as names only) */
+  cachedSecrets(): { count: number; withData: string[] };
   stop(): Promise<void>;
 }
 
@@ -108,13 +131,16 @@ export async function startIngressController(transport: Transport, opts: Ingress
   const classes = informers.informer<IngressClass>(INGRESSCLASSES);
   const services = informers.informer<Service>(RESOURCES.services);
   const slices = informers.informer<EndpointSlice>(RESOURCES.endpointslices);
-  const secrets = informers.informer<Secret>(RESOURCES.secrets);
+  // not shared: its cache holds thinned Secrets only
+  const secrets = new Informer<Secret>(client.resource<Secret>(RESOURCES.secrets), { transform: thinSecret, name: 'ingress secrets', log });
   slices.addIndexer(SLICES_BY_SERVICE, (s) => {
     const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
     return svc ? [`${s.metadata?.namespace ?? ''}/${svc}`] : [];
   });
 
   let table: RouteTable = buildRouteTable([]);
+  /** `namespace/name` of the Secrets the current table's TLS hosts name */
+  let referencedSecrets = new Set<string>();
   let tlsBindings = new Map<string, TLSBinding>();
   const certs = new Map<string, CachedCert>();
   /** `ingress|secret|resourceVersion|error` already reported in an Event */
@@ -184,6 +210,7 @@ export async function startIngressController(transport: Transport, opts: Ingress
     }
     for (const k of certs.keys()) if (!next.tls.some((b) => b.secret === k)) certs.delete(k);
     table = next;
+    referencedSecrets = new Set(next.tls.map((b) => b.secret));
     tlsBindings = bindings;
     backends = new Map();
     if (statusAddress) for (const k of owned) statusQueue.add(k);
@@ -198,8 +225,13 @@ export async function startIngressController(transport: Transport, opts: Ingress
   const invalidateBackends = () => {
     backends = new Map();
   };
-  for (const inf of [ingresses, classes, secrets] as Informer<Ingress | IngressClass | Secret>[])
+  for (const inf of [ingresses, classes] as Informer<Ingress | IngressClass>[])
     inf.addEventHandler({ onAdd: scheduleRebuild, onUpdate: scheduleRebuild, onDelete: scheduleRebuild });
+  // Secrets no TLS host names change nothing
+  const secretChanged = (s: Secret) => {
+    if (referencedSecrets.has(metaNamespaceKey(s))) scheduleRebuild();
+  };
+  secrets.addEventHandler({ onAdd: secretChanged, onUpdate: (_old, s) => secretChanged(s), onDelete: secretChanged });
   for (const inf of [services, slices] as Informer<Service | EndpointSlice>[])
     inf.addEventHandler({ onAdd: invalidateBackends, onUpdate: invalidateBackends, onDelete: invalidateBackends });
 
@@ -255,9 +287,13 @@ export async function startIngressController(transport: Transport, opts: Ingress
     return loaded.ok ? loaded.context : defaultContext;
   };
 
-  const httpServer: HttpServer = createHttpServer({ keepAliveTimeout: 75_000 });
+  const KEEP_ALIVE_MS = 75_000;
+  const httpServer: HttpServer = createHttpServer({ keepAliveTimeout: KEEP_ALIVE_MS });
+  // plain HTTP is accepted by the fast path, which gives Node's server the connections it does not serve itself
+  const front = frontEnd({ ctx, up, listenerPort: () => httpPort ?? 0, keepAliveTimeoutMs: KEEP_ALIVE_MS, handOff: (socket) => httpServer.emit('connection', socket) });
+  const httpListener: NetServer = createNetServer({ noDelay: true, allowHalfOpen: true }, (socket) => front.accept(socket));
   const httpsServer: HttpsServer = createHttpsServer({
-    keepAliveTimeout: 75_000,
+    keepAliveTimeout: KEEP_ALIVE_MS,
     cert: defaultPair.certPem,
     key: defaultPair.keyPem,
     SNICallback: (servername, cb) => {
@@ -287,7 +323,7 @@ export async function startIngressController(transport: Transport, opts: Ingress
   wire(httpServer, 'http', () => httpPort ?? 0);
   wire(httpsServer, 'https', () => httpsPort ?? 0);
 
-  const listen = (server: HttpServer | HttpsServer, port: number, what: string, flag: string): Promise<number | undefined> =>
+  const listen = (server: NetServer, port: number, what: string, flag: string): Promise<number | undefined> =>
     new Promise((resolve) => {
       const onError = (e: NodeJS.ErrnoException) => {
         server.off('listening', onListening);
@@ -305,7 +341,9 @@ export async function startIngressController(transport: Transport, opts: Ingress
       server.listen(port, address);
     });
 
-  httpPort = await listen(httpServer, opts.httpPort ?? 80, 'HTTP', '--ingress-http-port');
+  httpPort = await listen(httpListener, opts.httpPort ?? 80, 'HTTP', '--ingress-http-port');
+  // Node's server never listens itself: this starts its header and request timeouts for the connections handed to it
+  if (httpPort !== undefined) httpServer.emit('listening');
   httpsPort = await listen(httpsServer, opts.httpsPort ?? 443, 'HTTPS', '--ingress-https-port');
 
   const desiredStatus = (): IngressLoadBalancerIngress[] => (isIP(statusAddress) ? [{ ip: statusAddress }] : [{ hostname: statusAddress }]);
@@ -324,11 +362,12 @@ export async function startIngressController(transport: Transport, opts: Ingress
   };
 
   informers.start();
+  secrets.start();
   // A list that keeps failing (e.g. a Secret that cannot be decrypted) must not hold the controller (or the
   // cluster's shutdown) forever: after a while serve what the caches have; later events rebuild the routes.
   let syncTimer: NodeJS.Timeout | undefined;
   const synced = await Promise.race([
-    informers.waitForSync().then(() => true),
+    Promise.all([informers.waitForSync(), secrets.waitForSync()]).then(() => true),
     new Promise<boolean>((resolve) => (syncTimer = setTimeout(() => resolve(false), opts.syncTimeoutMs ?? 10_000))),
   ]);
   clearTimeout(syncTimer);
@@ -339,11 +378,14 @@ export async function startIngressController(transport: Transport, opts: Ingress
   const listening = [httpPort !== undefined ? `http :${httpPort}` : '', httpsPort !== undefined ? `https :${httpsPort}` : ''].filter(Boolean).join(', ');
   log(`ingress: controller ${INGRESS_CONTROLLER} serving IngressClass ${className}${listening ? ` on ${listening}` : ' (no listener)'}`);
 
-  const closeServer = (s: HttpServer | HttpsServer) =>
+  const closeServer = (s: NetServer, closeConnections: () => void) =>
     new Promise<void>((resolve) => {
-      if (!s.listening) return resolve();
+      if (!s.listening) {
+        closeConnections();
+        return resolve();
+      }
       s.close(() => resolve());
-      s.closeAllConnections();
+      closeConnections();
     });
 
   return {
@@ -354,14 +396,25 @@ export async function startIngressController(transport: Transport, opts: Ingress
         // wait for events already delivered to turn into a table
         setImmediate(() => (rebuildPending ? syncWaiters.push(resolve) : resolve()));
       }),
+    cachedSecrets() {
+      const all = secrets.list();
+      return { count: all.length, withData: all.filter((s) => s.data !== undefined).map((s) => metaNamespaceKey(s)) };
+    },
     async stop() {
       statusQueue.shutDown();
       for (const s of upgraded) s.destroy();
-      await Promise.all([closeServer(httpServer), closeServer(httpsServer)]);
+      await Promise.all([
+        closeServer(httpListener, () => {
+          front.destroyAll();
+          httpServer.closeAllConnections();
+          httpServer.close();
+        }),
+        closeServer(httpsServer, () => httpsServer.closeAllConnections()),
+      ]);
       up.agent.destroy();
       up.pool.destroy();
       await workers;
-      await informers.stop();
+      await Promise.all([informers.stop(), secrets.stop()]);
       syncWaiters.splice(0).forEach((w) => w());
       syncWaiters = [];
     },

@@ -43,9 +43,9 @@ export const upstreams = (): Upstreams => ({
 
 /** nginx's reason phrases where they differ from Node's: pages and tools that match on them see the same text. */
 const NGINX_REASONS: Record<number, string> = { 413: 'Request Entity Too Large', 503: 'Service Temporarily Unavailable', 504: 'Gateway Time-out' };
-const reasonOf = (status: number) => NGINX_REASONS[status] ?? STATUS_CODES[status] ?? '';
+export const reasonOf = (status: number) => NGINX_REASONS[status] ?? STATUS_CODES[status] ?? '';
 
-function page(status: number, detail?: string): string {
+export function page(status: number, detail?: string): string {
   const title = `${status} ${reasonOf(status)}`.trim();
   const p = detail ? `<p>${escapeHtml(detail)}</p>\n` : '';
   return `<html>\n<head><title>${title}</title></head>\n<body>\n<center><h1>${title}</h1></center>\n${p}<hr><center>timonel ingress</center>\n</body>\n</html>\n`;
@@ -72,21 +72,20 @@ function rawPage(socket: Duplex, status: number, detail?: string): void {
 
 // ---- routing a request ----
 
-interface Target {
+export interface Target {
   route: Route;
   ref: ServiceBackendRef;
   path: string;
 }
 
-type Decision = { kind: 'proxy'; target: Target; backend: Extract<ResolvedBackend, { ok: true }> } | { kind: 'page'; status: number; detail?: string; headers?: OutgoingHttpHeaders };
+export type Decision = { kind: 'proxy'; target: Target; backend: Extract<ResolvedBackend, { ok: true }> } | { kind: 'page'; status: number; detail?: string; headers?: OutgoingHttpHeaders };
 
 function splitUrl(url: string): { path: string; query: string } {
   const q = url.indexOf('?');
   return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
 }
 
-function decide(ctx: ProxyContext, req: IncomingMessage, scheme: Scheme, hostHeader: string): Decision {
-  const url = req.url ?? '/';
+export function decide(ctx: ProxyContext, url: string, scheme: Scheme, hostHeader: string): Decision {
   const { path, query } = splitUrl(url);
   const m: Match = matchRoute(ctx.table(), normalizeHost(hostHeader), path);
   const route = m.route;
@@ -121,9 +120,8 @@ function requestID(): string {
 }
 
 /** The request's headers for the endpoint, as a raw [name, value, …] list (keeps order and repeats). */
-function forwardedHeaders(req: IncomingMessage, scheme: Scheme, hostHeader: string, listenerPort: number, upgrade: boolean): string[] {
+export function forwardedHeaders(raw: string[], remote: string, scheme: Scheme, hostHeader: string, listenerPort: number, upgrade?: string): string[] {
   const out: string[] = ['Host', hostHeader];
-  const raw = req.rawHeaders;
   let requestId: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();
@@ -134,29 +132,28 @@ function forwardedHeaders(req: IncomingMessage, scheme: Scheme, hostHeader: stri
     }
     out.push(raw[i], raw[i + 1]);
   }
-  const remote = req.socket.remoteAddress ?? '';
   const port = String(listenerPort);
   out.push('X-Request-ID', requestId ?? requestID(), 'X-Real-IP', remote, 'X-Forwarded-For', remote, 'X-Forwarded-Host', hostHeader);
   out.push('X-Forwarded-Port', port, 'X-Forwarded-Proto', scheme, 'X-Forwarded-Scheme', scheme);
-  if (upgrade) out.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? '');
+  if (upgrade !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', upgrade);
   return out;
 }
 
 /** The same headers as forwardedHeaders, as a request head for the raw pool. */
-function requestHead(req: IncomingMessage, path: string, scheme: Scheme, hostHeader: string, listenerPort: number): string {
-  const h = forwardedHeaders(req, scheme, hostHeader, listenerPort, false);
-  let head = `${req.method} ${path} HTTP/1.1\r\n`;
+export function requestHead(method: string, path: string, raw: string[], remote: string, scheme: Scheme, hostHeader: string, listenerPort: number): string {
+  const h = forwardedHeaders(raw, remote, scheme, hostHeader, listenerPort);
+  let head = `${method} ${path} HTTP/1.1\r\n`;
   for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
   return `${head}\r\n`;
 }
 
-function pickEndpoint(b: Extract<ResolvedBackend, { ok: true }>): Endpoint {
+export function pickEndpoint(b: Extract<ResolvedBackend, { ok: true }>): Endpoint {
   const ep = b.endpoints[b.rr.next % b.endpoints.length];
   b.rr.next = (b.rr.next + 1) % b.endpoints.length;
   return ep;
 }
 
-function responseHeaders(raw: string[]): string[] {
+export function responseHeaders(raw: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();
@@ -166,7 +163,7 @@ function responseHeaders(raw: string[]): string[] {
   return out;
 }
 
-const retryable = (e: NodeJS.ErrnoException, reused: boolean) => e.code === 'ECONNREFUSED' || (reused && (e.code === 'ECONNRESET' || e.code === 'EPIPE'));
+export const retryable = (e: NodeJS.ErrnoException, reused: boolean) => e.code === 'ECONNREFUSED' || (reused && (e.code === 'ECONNRESET' || e.code === 'EPIPE'));
 
 // ---- plain requests ----
 
@@ -202,7 +199,7 @@ export function handleRequest(ctx: ProxyContext, up: Upstreams, scheme: Scheme, 
   const hostHeader = facts.host;
   let d: Decision;
   try {
-    d = decide(ctx, req, scheme, hostHeader);
+    d = decide(ctx, req.url ?? '/', scheme, hostHeader);
   } catch (e) {
     ctx.log(`ingress: routing ${req.method} ${hostHeader}${req.url} failed: ${(e as Error).message}`);
     return sendPage(res, 500);
@@ -224,9 +221,9 @@ export function handleRequest(ctx: ProxyContext, up: Upstreams, scheme: Scheme, 
     req.resume();
     // a request without a body can go to the next endpoint if this one refuses
     const attempts = Math.min(d.backend.endpoints.length, 3) + 1;
-    return sendBodiless(up.pool, req, res, d.target, d.backend, requestHead(req, d.target.path, scheme, hostHeader, listenerPort), attempts);
+    return sendBodiless(up.pool, req, res, d.target, d.backend, requestHead(req.method ?? 'GET', d.target.path, req.rawHeaders, req.socket.remoteAddress ?? '', scheme, hostHeader, listenerPort), attempts);
   }
-  const headers = forwardedHeaders(req, scheme, hostHeader, listenerPort, false);
+  const headers = forwardedHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', scheme, hostHeader, listenerPort);
   send(ctx, up.agent, req, res, d.target, d.backend, headers, hasBody, limit, 1);
 }
 
@@ -337,7 +334,7 @@ export function handleUpgrade(ctx: ProxyContext, scheme: Scheme, listenerPort: n
   const hostHeader = req.headers.host ?? '';
   let d: Decision;
   try {
-    d = decide(ctx, req, scheme, hostHeader);
+    d = decide(ctx, req.url ?? '/', scheme, hostHeader);
   } catch (e) {
     ctx.log(`ingress: routing upgrade ${hostHeader}${req.url} failed: ${(e as Error).message}`);
     return rawPage(socket, 500);
@@ -350,7 +347,7 @@ export function handleUpgrade(ctx: ProxyContext, scheme: Scheme, listenerPort: n
     return rawPage(socket, d.status, d.detail);
   }
   const ep = pickEndpoint(d.backend);
-  const up = httpRequest({ host: ep.host, port: ep.port, method: req.method, path: d.target.path, headers: forwardedHeaders(req, scheme, hostHeader, listenerPort, true), agent: false });
+  const up = httpRequest({ host: ep.host, port: ep.port, method: req.method, path: d.target.path, headers: forwardedHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', scheme, hostHeader, listenerPort, req.headers.upgrade ?? ''), agent: false });
   up.on('upgrade', (ures, usocket, uhead) => {
     usocket.on('error', () => socket.destroy());
     socket.on('error', () => usocket.destroy());

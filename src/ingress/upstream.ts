@@ -102,19 +102,21 @@ class Conn {
 
   /** controls that act only while `ex` is the exchange in progress (the connection may serve another later) */
   handle(ex: UpstreamExchange): UpstreamRequest {
-    return {
-      abort: () => {
-        if (this.ex !== ex) return;
-        this.ex = undefined;
-        this.socket.destroy();
-      },
-      pause: () => {
-        if (this.ex === ex) this.socket.pause();
-      },
-      resume: () => {
-        if (this.ex === ex) this.socket.resume();
-      },
-    };
+    return new Handle(this, ex);
+  }
+
+  /** @internal */
+  abortIf(ex: UpstreamExchange): void {
+    if (this.ex !== ex) return;
+    this.ex = undefined;
+    this.socket.destroy();
+  }
+
+  /** @internal */
+  flowIf(ex: UpstreamExchange, on: boolean): void {
+    if (this.ex !== ex) return;
+    if (on) this.socket.resume();
+    else this.socket.pause();
   }
 
   private fail(e: NodeJS.ErrnoException): void {
@@ -284,6 +286,23 @@ class Conn {
           return;
       }
     }
+  }
+}
+
+// a class, not closures: nothing is made per request but the one object
+class Handle implements UpstreamRequest {
+  constructor(
+    private readonly conn: Conn,
+    private readonly ex: UpstreamExchange,
+  ) {}
+  abort(): void {
+    this.conn.abortIf(this.ex);
+  }
+  pause(): void {
+    this.conn.flowIf(this.ex, false);
+  }
+  resume(): void {
+    this.conn.flowIf(this.ex, true);
   }
 }
 

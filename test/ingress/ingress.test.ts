@@ -15,7 +15,7 @@ import { createCA, issueCert, type KeyPair } from '../../src/cli/pki.js';
 import { RestClient } from '../../src/client/rest.js';
 import { RESOURCES } from '../../src/client/shared.js';
 import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
-import { ensureIngressClass, INGRESSCLASSES, INGRESSES, startIngressController, type RunningIngressController } from '../../src/ingress/controller.js';
+import { ensureIngressClass, INGRESSCLASSES, INGRESSES, startIngressController, thinSecret, type RunningIngressController } from '../../src/ingress/controller.js';
 import { buildRouteTable, matchRoute, prefixMatches, rewritePath } from '../../src/ingress/routing.js';
 import { startTestCluster, tempDataDir, type TestCluster } from '../helpers/cluster.js';
 
@@ -374,6 +374,43 @@ describe('ingress controller', () => {
     assert.ok(logs.some((l) => l.includes('broken-tls')));
   });
 
+  it('holds the data of certificate Secrets only, and picks up one created after its Ingress', async () => {
+    const creates: Promise<unknown>[] = [];
+    for (let i = 0; i < 1000; i++)
+      creates.push(secrets().create({ metadata: { name: `plain-${i}`, labels: { bulk: 'yes' } }, stringData: { password: 'x'.repeat(512) } } as Secret));
+    await Promise.all(creates);
+    await rest.resource<Secret>(RESOURCES.secrets, 'kube-system').create({ metadata: { name: 'other-ns' }, stringData: { token: 'y' } } as Secret);
+    const late = await issueCert(ca, { commonName: 'late.tls.test', dnsNames: ['late.tls.test'], server: true });
+    await ingresses().create(
+      ingress('late', { tls: [{ hosts: ['late.tls.test'], secretName: 'late-tls' }], rules: [{ host: 'late.tls.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: svcBackend('svc-a') }] } }] }),
+    );
+    const cacert = join(dir, 'ca.crt');
+    // no Secret yet: the default certificate
+    const before = await waitFor('late.tls.test with the default certificate', async () => {
+      const r = await https('late.tls.test', '/', cacert, ['-k']);
+      return r.status === 200 ? r : undefined;
+    });
+    assert.equal(seen(before).backend, 'a');
+    await assert.rejects(https('late.tls.test', '/', cacert), /certificate/i);
+    // an Opaque Secret with tls.crt / tls.key serves too, as with ingress-nginx
+    await secrets().create({
+      metadata: { name: 'late-tls' },
+      type: 'Opaque',
+      data: { 'tls.crt': Buffer.from(late.certPem).toString('base64'), 'tls.key': Buffer.from(late.keyPem).toString('base64'), 'ca.crt': Buffer.from(ca.certPem).toString('base64') },
+    });
+    const r = await waitFor('late.tls.test with its own certificate', async () => {
+      const r = await https('late.tls.test', '/', cacert).catch(() => undefined);
+      return r?.status === 200 ? r : undefined;
+    });
+    assert.equal(seen(r).backend, 'a');
+    const { count, withData: held } = ctl.cachedSecrets();
+    assert.ok(count > 1000, `${count} Secrets cached`);
+    assert.ok(held.includes(`${NS}/late-tls`), held.join(' '));
+    assert.ok(held.includes(`${NS}/one-tls`), held.join(' '));
+    assert.ok(!held.some((k) => k.includes('plain-') || k.includes('other-ns')), held.join(' '));
+    assert.ok(held.length < 20, `${held.length} Secrets held with data`);
+  });
+
   it('rewrites the path with rewrite-target capture groups', async () => {
     await ingresses().create(
       ingress(
@@ -514,6 +551,21 @@ describe('ingress controller', () => {
       await second.stop();
       busy.close();
     }
+  });
+});
+
+describe('ingress Secret cache', () => {
+  it('keeps identity, and tls.crt / tls.key only when the Secret has them', () => {
+    const plain: Secret = { metadata: { name: 'p', namespace: 'n', resourceVersion: '7', uid: 'u', labels: { a: 'b' }, managedFields: [{ manager: 'm' }] }, type: 'Opaque', data: { password: 'eA==' } };
+    thinSecret(plain);
+    assert.deepEqual(plain, { metadata: { name: 'p', namespace: 'n', resourceVersion: '7' }, type: 'Opaque' });
+    const tls: Secret = { metadata: { name: 't', namespace: 'n', resourceVersion: '8' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'Yw==', 'tls.key': 'aw==', 'ca.crt': 'eA==' } };
+    thinSecret(tls);
+    assert.deepEqual(tls.data, { 'tls.crt': 'Yw==', 'tls.key': 'aw==' });
+    // half a pair is kept, so the controller can say which half is missing
+    const half: Secret = { metadata: { name: 'h' }, data: { 'tls.key': 'aw==' } };
+    thinSecret(half);
+    assert.deepEqual(half.data, { 'tls.key': 'aw==' });
   });
 });
 

@@ -1,0 +1,223 @@
+// The plain-HTTP fast path of the ingress: which heads it takes, and over raw sockets what it answers —
+// pipelining, keep-alive, response framings, endpoint trouble — and that whatever it leaves goes to Node's
+// server (malformed heads, bodies, pages) on the same connection.
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { Ingress } from 'kubernetes-types/networking/v1.js';
+import { frontEnd, MAX_HEAD_BYTES, parseSimpleHead, type FrontEnd } from '../../src/ingress/front.js';
+import { handleRequest, upstreams, type ProxyContext, type Upstreams } from '../../src/ingress/proxy.js';
+import { buildRouteTable } from '../../src/ingress/routing.js';
+
+describe('ingress fast path: request heads', () => {
+  const ok = 'GET /a?b=1 HTTP/1.1\r\nHost: x.test\r\nUser-Agent: t\r\nContent-Length: 0\r\nConnection: keep-alive';
+  it('takes a bodiless HTTP/1.1 request and keeps its headers in order', () => {
+    const r = parseSimpleHead(ok);
+    assert.deepEqual(r, { method: 'GET', url: '/a?b=1', host: 'x.test', raw: ['Host', 'x.test', 'User-Agent', 't', 'Content-Length', '0', 'Connection', 'keep-alive'] });
+    assert.equal(parseSimpleHead('GET / HTTP/1.1\r\nHost:   y \t')?.host, 'y');
+  });
+  it('leaves everything else to Node', () => {
+    const bad: Record<string, string> = {
+      'HTTP/1.0': 'GET / HTTP/1.0\r\nHost: x',
+      'no Host': 'GET / HTTP/1.1\r\nAccept: */*',
+      'two Hosts': 'GET / HTTP/1.1\r\nHost: x\r\nHost: y',
+      'a body': 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5',
+      'two lengths': 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0',
+      chunked: 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked',
+      upgrade: 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade',
+      expect: 'GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue',
+      'Connection: close': 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close',
+      'bare LF': 'GET / HTTP/1.1\nHost: x',
+      'LF in a header': 'GET / HTTP/1.1\r\nHost: x\r\nA: b\nC: d',
+      'folded line': 'GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n c',
+      'space before colon': 'GET / HTTP/1.1\r\nHost : x',
+      'no colon': 'GET / HTTP/1.1\r\nHost: x\r\nGarbage',
+      'NUL in a value': 'GET / HTTP/1.1\r\nHost: x\r\nA: b\x00c',
+      'absolute target': 'GET http://x/ HTTP/1.1\r\nHost: x',
+      'space in target': 'GET /a b HTTP/1.1\r\nHost: x',
+      'non-ASCII target': 'GET /\xe9 HTTP/1.1\r\nHost: x',
+      'bad method': 'G(T / HTTP/1.1\r\nHost: x',
+      CONNECT: 'CONNECT x:443 HTTP/1.1\r\nHost: x',
+      'no version': 'GET /',
+      'HTTP/2 preface': 'PRI * HTTP/2.0',
+    };
+    for (const [what, head] of Object.entries(bad)) assert.equal(parseSimpleHead(head), undefined, what);
+  });
+});
+
+/** An endpoint speaking raw HTTP: each request head gets what `answer` returns for its path. */
+async function endpoint(answer: (path: string, head: string) => string | undefined): Promise<{ server: Server; port: number }> {
+  const server = createServer((socket) => {
+    let buf = '';
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+        const head = buf.slice(0, end);
+        buf = buf.slice(end + 4);
+        const out = answer(head.split(' ')[1], head);
+        if (out !== undefined) socket.write(out, 'latin1');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** Sends `data` on a new connection; resolves with everything read until `done` says so or the peer closes. */
+function exchange(port: number, data: string, done: (got: string) => boolean): Promise<{ got: string; closed: boolean; socket: Socket }> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let got = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`timed out; got: ${JSON.stringify(got)}`));
+    }, 5000);
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+      if (done(got)) {
+        clearTimeout(timer);
+        resolve({ got, closed: false, socket: s });
+      }
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ got, closed: true, socket: s });
+    });
+    s.on('error', () => {});
+    s.write(data, 'latin1');
+  });
+}
+
+const count = (s: string, part: string) => s.split(part).length - 1;
+
+describe('ingress fast path: proxying', () => {
+  let backend: { server: Server; port: number };
+  let listener: Server;
+  let node: HttpServer;
+  let front: FrontEnd;
+  let up: Upstreams;
+  let port: number;
+  const handedOff: string[] = [];
+
+  before(async () => {
+    backend = await endpoint((path, head) => {
+      if (path.startsWith('/chunked')) return 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n';
+      if (path.startsWith('/evil')) return 'HTTP/1.1 200 OK\r\nX-A: b\nSet-Cookie: injected\r\nContent-Length: 0\r\n\r\n';
+      if (path.startsWith('/none')) return 'HTTP/1.1 204 No Content\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\n\r\n';
+      const body = JSON.stringify({ path, xff: /X-Forwarded-For: ([^\r]*)/.exec(head)?.[1], host: /\r\nHost: ([^\r]*)/.exec(head)?.[1] });
+      return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    });
+    const ing: Ingress = {
+      metadata: { name: 'i', namespace: 'ns', creationTimestamp: '2026-01-01T00:00:00Z' },
+      spec: { ingressClassName: 'timonel', rules: [{ host: 'x.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 's', port: { number: 80 } } } }] } }] },
+    };
+    const table = buildRouteTable([ing]);
+    const ctx: ProxyContext = {
+      table: () => table,
+      resolve: () => ({ ok: true, endpoints: [{ host: '127.0.0.1', port: backend.port }], rr: { next: 0 } }),
+      httpsPort: () => undefined,
+      log: () => {},
+    };
+    up = upstreams();
+    node = createHttpServer({ keepAliveTimeout: 5000 });
+    node.on('request', (req, res) => {
+      handedOff.push(`${req.method} ${req.url}`);
+      handleRequest(ctx, up, 'http', port, req, res);
+    });
+    node.on('clientError', (_e, socket) => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
+    front = frontEnd({ ctx, up, listenerPort: () => port, keepAliveTimeoutMs: 5000, handOff: (s) => node.emit('connection', s) });
+    listener = createServer({ noDelay: true, allowHalfOpen: true }, (s) => front.accept(s));
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+    port = (listener.address() as AddressInfo).port;
+  });
+
+  after(async () => {
+    front.destroyAll();
+    node.closeAllConnections();
+    await new Promise((r) => listener.close(r));
+    up.pool.destroy();
+    up.agent.destroy();
+    backend.server.close();
+  });
+
+  it('answers pipelined requests in order on one kept-alive connection, with X-Forwarded-For', async () => {
+    handedOff.length = 0;
+    const req = (p: string) => `GET ${p} HTTP/1.1\r\nHost: x.test\r\n\r\n`;
+    const { got, closed, socket } = await exchange(port, req('/one') + req('/two') + req('/three'), (g) => count(g, '"path"') === 3);
+    socket.destroy();
+    assert.equal(closed, false);
+    assert.equal(count(got, 'HTTP/1.1 200 OK\r\n'), 3);
+    assert.ok(got.indexOf('"/one"') < got.indexOf('"/two"') && got.indexOf('"/two"') < got.indexOf('"/three"'), got);
+    assert.match(got, /"xff":"127\.0\.0\.1"/);
+    assert.match(got, /"host":"x\.test"/);
+    assert.match(got, /\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n/);
+    assert.match(got, /\r\nDate: /);
+    assert.deepEqual(handedOff, [], 'served without Node');
+  });
+
+  it('passes a chunked answer on chunked, and a 204 without a body', async () => {
+    const { got, socket } = await exchange(port, 'GET /chunked HTTP/1.1\r\nHost: x.test\r\n\r\n', (g) => g.endsWith('0\r\n\r\n'));
+    socket.destroy();
+    assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(got, /\r\nTransfer-Encoding: chunked\r\n/);
+    assert.ok(got.endsWith('\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n'), JSON.stringify(got));
+    const none = await exchange(port, 'GET /none HTTP/1.1\r\nHost: x.test\r\n\r\nGET /after HTTP/1.1\r\nHost: x.test\r\n\r\n', (g) => g.includes('"/after"'));
+    none.socket.destroy();
+    assert.match(none.got, /^HTTP\/1\.1 204 No Content\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nHTTP\/1\.1 200 OK/);
+  });
+
+  it('answers 502 rather than pass on a header with a bare LF', async () => {
+    const { got, socket } = await exchange(port, 'GET /evil HTTP/1.1\r\nHost: x.test\r\n\r\n', (g) => g.includes('</html>'));
+    socket.destroy();
+    assert.match(got, /^HTTP\/1\.1 502 Bad Gateway\r\n/);
+    assert.doesNotMatch(got, /Set-Cookie/);
+  });
+
+  it('hands malformed and oversized heads to Node, which answers 400 / 431', async () => {
+    const malformed = await exchange(port, 'GET / HTTP/1.1\r\nHost: x.test\r\nNo colon here\r\n\r\n', () => false);
+    assert.match(malformed.got, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.equal(malformed.closed, true);
+    const big = await exchange(port, `GET / HTTP/1.1\r\nHost: x.test\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES + 10)}\r\n\r\n`, () => false);
+    assert.match(big.got, /^HTTP\/1\.1 (431|400) /);
+    // a head that never ends is not buffered without bound either
+    const endless = await exchange(port, `GET / HTTP/1.1\r\nHost: x.test\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES * 2)}`, () => false);
+    assert.match(endless.got, /^HTTP\/1\.1 (431|400) /);
+  });
+
+  it('hands the connection over for a request with a body and for pages, after serving what came before', async () => {
+    handedOff.length = 0;
+    const data = 'GET /first HTTP/1.1\r\nHost: x.test\r\n\r\n' + 'POST /form HTTP/1.1\r\nHost: x.test\r\nContent-Length: 3\r\n\r\nabc' + 'GET /nope HTTP/1.1\r\nHost: other.test\r\n\r\n';
+    const { got, socket } = await exchange(port, data, (g) => g.includes('<title>404'));
+    socket.destroy();
+    assert.ok(got.indexOf('"/first"') >= 0 && got.indexOf('"/first"') < got.indexOf('"/form"'), got);
+    assert.match(got, /HTTP\/1\.1 404 Not Found\r\n/);
+    assert.deepEqual(handedOff, ['POST /form', 'GET /nope']);
+  });
+
+  it('answers a client that half-closes after its request, then closes', async () => {
+    const r = await new Promise<{ got: string }>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      let got = '';
+      const timer = setTimeout(() => reject(new Error(`timed out; got ${got}`)), 5000);
+      s.on('data', (d) => (got += d.toString('latin1')));
+      s.on('close', () => {
+        clearTimeout(timer);
+        resolve({ got });
+      });
+      s.end('GET /half HTTP/1.1\r\nHost: x.test\r\n\r\n');
+    });
+    assert.match(r.got, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(r.got, /"\/half"/);
+  });
+
+  it('closes its connections on destroyAll and forgets closed ones', async () => {
+    const { socket } = await exchange(port, 'GET /x HTTP/1.1\r\nHost: x.test\r\n\r\n', (g) => g.includes('"/x"'));
+    assert.ok(front.connections.size >= 1);
+    const closed = new Promise((r) => socket.once('close', r));
+    front.destroyAll();
+    await closed;
+    assert.equal(front.connections.size, 0);
+  });
+});
