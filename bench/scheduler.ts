@@ -11,8 +11,9 @@ import { countOf, createMany, settledRss, waitForCount, watchStream } from './li
 import { cpuSeconds, SHORT, sleep, watchProcess, type ServerProcess } from './lib/proc.js';
 import { mib, ms, num, ratio } from './lib/stats.js';
 
-const NODES = 5000;
-const PODS = 10_000;
+// BENCH_SCHED_NODES / BENCH_SCHED_PODS: a smaller run to compare two builds quickly
+const NODES = Number(process.env.BENCH_SCHED_NODES) || 5000;
+const PODS = Number(process.env.BENCH_SCHED_PODS) || 10_000;
 const CONCURRENCY = 32;
 const NAMESPACE = 'bench-sched';
 const IDLE_S = SHORT ? 5 : 15;

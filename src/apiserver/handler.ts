@@ -647,8 +647,14 @@ export class ApiServer {
       if (neg.as === 'PartialObjectMetadata') return JSON.stringify({ type, object: partial(item.obj) });
       return plainEventLine(type, item);
     };
+    const sink = inProcessLineSink(req);
     const write = (line: string) => {
       if (closed) return;
+      if (sink) {
+        if (sink.backlog > WATCH_BUFFER_LIMIT) close();
+        else sink.push(line);
+        return;
+      }
       if (res.writableLength > WATCH_BUFFER_LIMIT) {
         // a watcher that cannot keep up is cut off; it relists and resumes
         close();
@@ -745,6 +751,22 @@ export class ApiServer {
 }
 
 export type { Ctx };
+
+/**
+ * The queue an in-process client named for this watch's lines (client/transport.ts LineQueue): the lines
+ * skip HTTP chunking and the client's re-splitting. Only in-process sockets carry the sinks.
+ */
+const IN_PROCESS_LINE_SINKS = Symbol.for('timonel.inProcessLineSinks');
+interface LineSink {
+  push(line: string): void;
+  readonly backlog: number;
+}
+function inProcessLineSink(req: IncomingMessage): LineSink | undefined {
+  const token = req.headers['x-timonel-line-sink'];
+  if (typeof token !== 'string') return undefined;
+  const sinks = (req.socket as unknown as Record<symbol, { claim(token: string): LineSink | undefined } | undefined>)[IN_PROCESS_LINE_SINKS];
+  return sinks?.claim(token);
+}
 
 /** The JSON line of a watch event, built once per event and type however many watchers forward it. */
 const eventLines = new WeakMap<Item, Map<string, string>>();

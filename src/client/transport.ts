@@ -50,6 +50,90 @@ export interface InProcessIdentity {
  */
 export const IN_PROCESS_IDENTITY: unique symbol = Symbol.for('timonel.inProcessIdentity') as typeof IN_PROCESS_IDENTITY;
 
+/**
+ * The property an in-process socket carries its transport's line sinks under. A watch request names
+ * one (LINE_SINK_HEADER); the API server claims it and hands it the event lines it would have
+ * written, so they skip HTTP chunking, the in-memory socket and re-splitting. Only in-process
+ * sockets carry it, so a header from the wire finds nothing.
+ */
+export const IN_PROCESS_LINE_SINKS: unique symbol = Symbol.for('timonel.inProcessLineSinks') as typeof IN_PROCESS_LINE_SINKS;
+export const LINE_SINK_HEADER = 'x-timonel-line-sink';
+
+/** What the server sees of a sink: where lines go, and how many bytes wait unread. */
+export interface LineSink {
+  push(line: string): void;
+  readonly backlog: number;
+}
+
+export interface LineSinks {
+  /** The sink named by `token`, once: a second claim finds nothing. */
+  claim(token: string): LineSink | undefined;
+}
+
+/** Lines handed over in memory, read in order as an async iterable. */
+export class LineQueue implements LineSink {
+  private items: (string | undefined)[] = [];
+  private head = 0;
+  private bytes = 0;
+  private ended = false;
+  private error: unknown;
+  private wake?: () => void;
+
+  get backlog(): number {
+    return this.bytes;
+  }
+
+  push(line: string): void {
+    if (this.ended) return;
+    this.items.push(line);
+    this.bytes += line.length;
+    this.notify();
+  }
+
+  /** No more lines: readers finish after those queued (or at once with `discard`), throwing `error` if given. */
+  end(error?: unknown, discard = false): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    if (discard) {
+      this.items = [];
+      this.head = 0;
+      this.bytes = 0;
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  async *lines(): AsyncGenerator<string> {
+    for (;;) {
+      if (this.head < this.items.length) {
+        const line = this.items[this.head]!;
+        this.items[this.head++] = undefined;
+        this.bytes -= line.length;
+        if (this.head === this.items.length) {
+          this.items = [];
+          this.head = 0;
+        } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+          this.items = this.items.slice(this.head);
+          this.head = 0;
+        }
+        yield line;
+        continue;
+      }
+      if (this.ended) {
+        if (this.error !== undefined) throw this.error;
+        return;
+      }
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+}
+
 type RequestFn = typeof httpRequest;
 
 interface BaseOptions {
@@ -112,13 +196,54 @@ export async function* splitLines(res: AsyncIterable<Buffer>, closed: () => bool
   if (pending.trim() && !closed()) yield pending.trim();
 }
 
-function httpTransport(o: BaseOptions): Transport {
+/** A stream whose lines may arrive through a sink the server claims, or in the response body (errors, other streams). */
+async function sinkStream(o: BaseOptions, sinks: Map<string, LineQueue>, token: string, req: TransportRequest): Promise<TransportStream> {
+  const q = new LineQueue();
+  sinks.set(token, q);
+  let res: IncomingMessage;
+  try {
+    res = await send(o, { ...req, headers: { ...req.headers, [LINE_SINK_HEADER]: token } });
+  } catch (e) {
+    sinks.delete(token);
+    throw e;
+  }
+  res.on('error', () => {});
+  let closed = false;
+  void (async () => {
+    try {
+      for await (const l of splitLines(res, () => closed)) q.push(l);
+      // a response cut short (server gone) is an error, as it is over HTTP
+      if (!res.complete && !closed) throw new Error('aborted');
+      q.end();
+    } catch (e) {
+      q.end(closed ? undefined : e);
+    } finally {
+      sinks.delete(token);
+    }
+  })();
+  return {
+    status: res.statusCode ?? 0,
+    headers: res.headers,
+    lines: q.lines(),
+    close() {
+      if (closed) return;
+      closed = true;
+      sinks.delete(token);
+      q.end(undefined, true);
+      res.destroy();
+    },
+  };
+}
+
+function httpTransport(o: BaseOptions, sinks?: Map<string, LineQueue>): Transport {
+  let nextToken = 0;
   return {
     async request(req) {
       const res = await send(o, req);
       return { status: res.statusCode ?? 0, headers: res.headers, body: await readAll(res) };
     },
     async stream(req) {
+      if (sinks) return sinkStream(o, sinks, String(++nextToken), req);
       const res = await send(o, req);
       // errors surface through `lines` once it is read; until then they must not go unhandled
       res.on('error', () => {});
@@ -256,6 +381,7 @@ class MemorySocket extends Duplex {
   readonly remoteFamily = 'IPv4';
   private timer: NodeJS.Timeout | undefined;
   [IN_PROCESS_IDENTITY]?: InProcessIdentity;
+  [IN_PROCESS_LINE_SINKS]?: LineSinks;
 
   constructor() {
     super({ allowHalfOpen: false });
@@ -353,6 +479,15 @@ export function inProcessAcceptor(handler: RequestListener): Server {
 }
 
 class InProcessAgent extends HttpAgent {
+  readonly sinks = new Map<string, LineQueue>();
+  private readonly claimable: LineSinks = {
+    claim: (token) => {
+      const q = this.sinks.get(token);
+      this.sinks.delete(token);
+      return q;
+    },
+  };
+
   constructor(
     private readonly acceptor: ConnectionAcceptor,
     private readonly identity: InProcessIdentity,
@@ -363,6 +498,7 @@ class InProcessAgent extends HttpAgent {
   override createConnection(): Duplex {
     const [client, server] = memorySocketPair();
     (server as MemorySocket)[IN_PROCESS_IDENTITY] = { ...this.identity, groups: [...this.identity.groups] };
+    (server as MemorySocket)[IN_PROCESS_LINE_SINKS] = this.claimable;
     this.acceptor.emit('connection', server);
     return client;
   }
@@ -374,12 +510,16 @@ class InProcessAgent extends HttpAgent {
  * admits in-process components exactly like remote ones.
  */
 export function inProcessTransport(acceptor: ConnectionAcceptor, identity: InProcessIdentity, opts: { userAgent?: string } = {}): Transport {
-  return httpTransport({
-    request: httpRequest,
-    agent: new InProcessAgent(acceptor, identity),
-    host: 'in-process',
-    port: 80,
-    pathPrefix: '',
-    headers: { 'User-Agent': opts.userAgent ?? `timonel/${identity.username}`, Accept: 'application/json' },
-  });
+  const agent = new InProcessAgent(acceptor, identity);
+  return httpTransport(
+    {
+      request: httpRequest,
+      agent,
+      host: 'in-process',
+      port: 80,
+      pathPrefix: '',
+      headers: { 'User-Agent': opts.userAgent ?? `timonel/${identity.username}`, Accept: 'application/json' },
+    },
+    agent.sinks,
+  );
 }

@@ -78,12 +78,44 @@ const HEARTBEAT_SLICES = 10;
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** Runs at most `max` jobs at once. */
-class Limiter {
+/** A first-in first-out queue whose take is O(1): Array.shift copies the array when pushes interleave. */
+export class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
+/** Runs at most `max` jobs at once; the rest wait in order (thousands at a time: a heartbeat slice queues one per node). */
+export class Limiter {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting = new Fifo<() => void>();
   private readonly idle: (() => void)[] = [];
   constructor(private readonly max: number) {}
+
+  get pending(): number {
+    return this.running + this.waiting.length;
+  }
 
   run<T>(job: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -104,7 +136,7 @@ class Limiter {
   }
 
   drained(): Promise<void> {
-    return this.running + this.waiting.length === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
+    return this.pending === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
   }
 }
 
