@@ -122,18 +122,31 @@ function lazyItem(v: StoredValue): Item {
 }
 
 /**
- * One Item per store event, shared by every watcher of it: the JSON is parsed at most once, and only when a
- * watcher needs the object (selectors, Table), not for plain JSON watchers that forward the stored text.
+ * One Item per store event, shared by every watcher of it: the JSON is parsed at most once per delivery, and
+ * only when a watcher needs the object (selectors, Table, metadata-only watchers), not for plain JSON watchers
+ * that forward the stored text. The parsed object is let go once the event has been delivered: the store's
+ * watch window keeps thousands of events, and a new watcher replaying one can parse it again.
  */
 const eventItems = new WeakMap<StoreEvent, Item>();
+let parsedItems: { drop(): void }[] = [];
+const dropParsedItems = () => {
+  const items = parsedItems;
+  parsedItems = [];
+  for (const it of items) it.drop();
+};
 function sharedItem(ev: StoreEvent): Item {
   let it = eventItems.get(ev);
   if (!it) {
     let obj: StoredKubeObject | undefined;
+    const drop = { drop: () => (obj = undefined) };
     it = {
       raw: ev.value,
       get obj() {
-        return (obj ??= JSON.parse(ev.value) as StoredKubeObject);
+        if (obj === undefined) {
+          obj = JSON.parse(ev.value) as StoredKubeObject;
+          if (parsedItems.push(drop) === 1) setImmediate(dropParsedItems);
+        }
+        return obj;
       },
     };
     eventItems.set(ev, it);
