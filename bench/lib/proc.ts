@@ -142,11 +142,17 @@ export function timonelMain(): string {
   return main;
 }
 
-/** `timonel up` from the build, exactly as a user starts it. */
+/** The node flags bin/timonel starts the server with (its `NODE_FLAGS=(...)` line). */
+export function launcherNodeFlags(): string[] {
+  const m = /^NODE_FLAGS=\(([^)]*)\)$/m.exec(readFileSync(join(REPO, 'bin', 'timonel'), 'utf8'));
+  return m ? m[1].split(/\s+/).filter(Boolean) : [];
+}
+
+/** `timonel up` from the build, exactly as a user starts it (bin/timonel's node flags included). */
 export function timonelUp(o: TimonelOptions): Promise<ServerProcess> {
   const main = timonelMain();
   // e.g. BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under test
-  const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const nodeFlags = [...launcherNodeFlags(), ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
   const argv = [process.execPath, ...nodeFlags, main, 'up', '--data-dir', o.dataDir, '--port', '0', '--bind', '127.0.0.1', '--storage', o.storage ?? 'sqlite'];
   if (o.insecureHttp !== false) argv.push('--insecure-http');
   // the API benchmarks measure the control plane alone, never a real node on the benchmark machine

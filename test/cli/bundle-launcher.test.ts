@@ -57,6 +57,11 @@ describe('bin/timonel', () => {
     assert.deepEqual(launch(), { stdout: 'bundle version --x\n', setupRan: false });
   });
 
+  test('starts node with the server flags of its NODE_FLAGS line (the benchmarks read the same line)', () => {
+    write(BUNDLE, 'console.log(process.execArgv.join(" "))\n', 50);
+    assert.equal(launch().stdout, '--max-semi-space-size=4\n');
+  });
+
   test('builds when a source file is newer than the last build', () => {
     write(join(root, 'src', 'cli', 'main.ts'), 'changed', 0);
     assert.deepEqual(launch(), { stdout: 'bundle version --x\n', setupRan: true });
