@@ -162,9 +162,12 @@ describe('cronjob controller on a fake clock', () => {
   });
 
   it('does not start a run while one is active under Forbid', async () => {
-    const cj = await cronJobs().create({ metadata: { name: 'forbid' }, spec: { schedule: '* * * * *', concurrencyPolicy: 'Forbid', jobTemplate: { spec: jobSpec } } });
+    // created suspended: the fake clock may already be minutes past the creation time, and a run for one of
+    // those minutes would be the active one
+    const cj = await cronJobs().create({ metadata: { name: 'forbid' }, spec: { schedule: '* * * * *', suspend: true, concurrencyPolicy: 'Forbid', jobTemplate: { spec: jobSpec } } });
     const t = Math.max(firstMinute(cj), nextMinuteAfter(h.clock.now()));
     h.clock.advanceTo(t + 1000);
+    await cronJobs().patch('forbid', 'merge', { spec: { suspend: false } });
     await jobNamed(jobNameFor('forbid', t));
     await waitFor('active', async () => ((await cronJobs().get('forbid')).status?.active?.length ? true : undefined));
     h.clock.advanceTo(t + MINUTE + 1000);
