@@ -46,7 +46,7 @@ export interface ServerProcess {
   /** exit code or signal once it has exited */
   exited(): string | undefined;
   stderrTail(lines?: number): string;
-  /** SIGTERM, then SIGKILL after 5 s; resolves once it has exited */
+  /** SIGTERM, then SIGKILL after 5 s (60 s when profiling); resolves once it has exited */
   stop(): Promise<void>;
 }
 
@@ -74,7 +74,9 @@ export function startServerProcess(argv: string[], opts: { timeoutMs?: number; p
   const stop = async () => {
     if (exitInfo === undefined && child.pid !== undefined) {
       child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      // writing a CPU profile of a big server takes longer than the usual grace
+      const grace = process.env.BENCH_SERVER_NODE_FLAGS?.includes('--cpu-prof') ? 60_000 : 5000;
+      const killer = setTimeout(() => child.kill('SIGKILL'), grace);
       await exitPromise;
       clearTimeout(killer);
     }

@@ -154,6 +154,67 @@ function sharedItem(ev: StoreEvent): Item {
   return it;
 }
 
+/** The parsed object of a store event, shared with the watch fan-out: read it, never change it. */
+export function eventObject(ev: StoreEvent): StoredKubeObject {
+  return sharedItem(ev).obj;
+}
+
+/**
+ * The object before a store event, shared by every filtered watcher of it like sharedItem: parsed at most once
+ * per delivery, and its DELETED form (a watcher's selection no longer holds it) serialized at most once.
+ */
+interface PrevItem {
+  readonly obj: StoredKubeObject;
+  /** the previous object at the event's revision, for watchers it left */
+  deleted(): Item;
+}
+const eventPrevItems = new WeakMap<StoreEvent, PrevItem>();
+function sharedPrevItem(ev: StoreEvent & { prevValue: string }): PrevItem {
+  let it = eventPrevItems.get(ev);
+  if (!it) {
+    let obj: StoredKubeObject | undefined;
+    let deleted: Item | undefined;
+    const drop = {
+      drop: () => {
+        obj = undefined;
+        deleted = undefined;
+      },
+    };
+    const parse = () => {
+      if (obj === undefined) {
+        obj = JSON.parse(ev.prevValue) as StoredKubeObject;
+        if (parsedItems.push(drop) === 1) setImmediate(dropParsedItems);
+      }
+      return obj;
+    };
+    it = {
+      get obj() {
+        return parse();
+      },
+      deleted() {
+        if (!deleted) {
+          const prev = deepClone(parse());
+          prev.metadata.resourceVersion = String(ev.rev);
+          deleted = { obj: prev, raw: JSON.stringify(prev) };
+        }
+        return deleted;
+      },
+    };
+    eventPrevItems.set(ev, it);
+  }
+  return it;
+}
+
+/** selectableFields of an object parsed once for a store event, computed once for all watchers that filter it. */
+const eventFields = new WeakMap<KubeObject, { info: KindInfo; fields: Record<string, string> }>();
+function sharedSelectableFields(info: KindInfo, obj: KubeObject): Record<string, string> {
+  const c = eventFields.get(obj);
+  if (c?.info === info) return c.fields;
+  const fields = selectableFields(info, obj);
+  eventFields.set(obj, { info, fields });
+  return fields;
+}
+
 const MAX_UPDATE_RETRIES = 8;
 
 interface ContinueToken {
@@ -224,10 +285,10 @@ function makeFilter(info: KindInfo, labelSelector?: string, fieldSelector?: stri
   return f;
 }
 
-function matches(info: KindInfo, f: Filter | undefined, obj: KubeObject): boolean {
+function matches(info: KindInfo, f: Filter | undefined, obj: KubeObject, fieldsOf = selectableFields): boolean {
   if (!f) return true;
   if (f.labels && !labelsMatch(f.labels, obj.metadata?.labels)) return false;
-  if (f.fields && !fieldsMatch(f.fields, selectableFields(info, obj))) return false;
+  if (f.fields && !fieldsMatch(f.fields, fieldsOf(info, obj))) return false;
   return true;
 }
 
@@ -444,7 +505,7 @@ export class Registry {
     namespace: string | undefined,
     name: string,
     mutate: (current: KubeObject | undefined) => KubeObject | Promise<KubeObject>,
-    opts: WriteOptions & { subresource?: string; allowCreate?: boolean } = {},
+    opts: WriteOptions & { subresource?: string; allowCreate?: boolean; skipFieldTracking?: boolean } = {},
   ): Promise<{ item: Item; created: boolean }> {
     const key = this.key(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -472,7 +533,8 @@ export class Registry {
       if (meta.uid !== undefined && meta.uid !== '' && meta.uid !== old.metadata.uid)
         throw errConflict(gr(info), name, `Precondition failed: UID in precondition: ${old.metadata.uid}, UID in object meta: ${String(meta.uid)}`);
       const updated = this.prepareUpdate(info, obj, old, opts.subresource);
-      this.trackManagedFields?.(info, updated, old, { manager: opts.fieldManager, operation: opts.operation ?? 'Update', subresource: opts.subresource });
+      if (!opts.skipFieldTracking)
+        this.trackManagedFields?.(info, updated, old, { manager: opts.fieldManager, operation: opts.operation ?? 'Update', subresource: opts.subresource });
       await this.admit('update', info, updated, old, { dryRun: opts.dryRun, subresource: opts.subresource, user: opts.user, warn: opts.warn });
       updated.metadata!.resourceVersion = String(cur.rev);
       if (deepEqual(updated, old)) {
@@ -787,23 +849,16 @@ export class Registry {
     const onEvent = (ev: StoreEvent) => {
       const it = sharedItem(ev);
       if (!filter) return emit(ev.type, it);
-      const now = matches(info, filter, it.obj);
+      const now = matches(info, filter, it.obj, sharedSelectableFields);
       if (ev.type === 'DELETED') {
         if (now) emit('DELETED', it);
         return;
       }
-      let before = false;
-      let prev: StoredKubeObject | undefined;
-      if (ev.prevValue) {
-        prev = JSON.parse(ev.prevValue) as StoredKubeObject;
-        before = matches(info, filter, prev);
-      }
+      const prev = ev.prevValue ? sharedPrevItem(ev as StoreEvent & { prevValue: string }) : undefined;
+      const before = prev ? matches(info, filter, prev.obj, sharedSelectableFields) : false;
       if (now) emit(ev.type === 'ADDED' || !before ? 'ADDED' : 'MODIFIED', it);
-      else if (before && prev) {
-        // It left the selection: watchers see it deleted, at this revision.
-        prev.metadata.resourceVersion = String(ev.rev);
-        emit('DELETED', { obj: prev, raw: JSON.stringify(prev) });
-      }
+      // It left the selection: watchers see it deleted, at this revision.
+      else if (before && prev) emit('DELETED', prev.deleted());
     };
     try {
       return this.storeFor(info).watch(prefix, { afterRev, onEvent });

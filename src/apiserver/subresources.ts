@@ -173,7 +173,8 @@ async function serveBinding(server: ApiServer, ctx: Ctx, r: ResourceRequest): Pr
       pod.status.conditions = conditions;
       return pod;
     },
-    { ...x.writeOptions(ctx), subresource: 'binding' },
+    // as upstream (kubernetes#127508), a binding leaves managedFields as they are
+    { ...x.writeOptions(ctx), subresource: 'binding', skipFieldTracking: true },
   );
   return x.sendValue(ctx, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }

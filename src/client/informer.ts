@@ -294,9 +294,45 @@ export class Informer<T extends MetaObject = KubeObject> {
   private store(key: string, obj: T): void {
     this.opts.transform?.(obj);
     const old = this.cache.get(key);
-    if (old) this.unindex(key, old);
     this.cache.set(key, obj);
-    for (const [name, fn] of this.indexers) this.indexOne(name, fn, this.indices.get(name)!, key, obj);
+    if (!old) {
+      for (const [name, fn] of this.indexers) this.indexOne(name, fn, this.indices.get(name)!, key, obj);
+      return;
+    }
+    for (const [name, fn] of this.indexers) {
+      const idx = this.indices.get(name)!;
+      let before: string[] | undefined;
+      try {
+        before = fn(old);
+      } catch {
+        // it failed when indexing too: nothing stored under it
+      }
+      let after: string[];
+      try {
+        after = fn(obj);
+      } catch (e) {
+        this.log(`informer ${this.name}: indexer "${name}" failed on ${key}: ${errText(e)}`);
+        if (before) this.unindexValues(idx, key, before);
+        continue;
+      }
+      // most updates keep their index values (namespace, node): leave those sets alone
+      if (before && before.length === after.length && before.every((v, i) => v === after[i])) continue;
+      if (before) this.unindexValues(idx, key, before);
+      for (const v of after) {
+        let set = idx.get(v);
+        if (!set) idx.set(v, (set = new Set()));
+        set.add(key);
+      }
+    }
+  }
+
+  private unindexValues(idx: Map<string, Set<string>>, key: string, values: string[]): void {
+    for (const v of values) {
+      const set = idx.get(v);
+      if (!set) continue;
+      set.delete(key);
+      if (!set.size) idx.delete(v);
+    }
   }
 
   private remove(key: string): void {
@@ -331,12 +367,7 @@ export class Informer<T extends MetaObject = KubeObject> {
         // it failed when indexing too: nothing stored under it
         continue;
       }
-      for (const v of values) {
-        const s = idx.get(v);
-        if (!s) continue;
-        s.delete(key);
-        if (!s.size) idx.delete(v);
-      }
+      this.unindexValues(idx, key, values);
     }
   }
 

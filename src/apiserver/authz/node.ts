@@ -7,7 +7,7 @@
 // AuthorizeNodeWithSelectors (the static rules), not the selector-scoped ones.
 import type { PersistentVolumeClaim, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
 import type { Store, StoreEvent } from '../../storage/store.js';
-import type { UserInfo } from '../registry.js';
+import { eventObject, type UserInfo } from '../registry.js';
 import type { Decision } from './rbac.js';
 import { nodeRoleRules } from '../bootstrap-policy.js';
 import { ruleAllows, type Attributes } from './rules.js';
@@ -35,6 +35,8 @@ type RefKind = 'secret' | 'configmap' | 'pvc' | 'serviceaccount' | 'pod';
 interface PodRefs {
   node: string;
   refs: string[];
+  /** the pod had ephemeral containers (their references are the only ones a bound pod may gain) */
+  ephemeral: boolean;
 }
 
 const refKey = (kind: RefKind, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
@@ -115,11 +117,14 @@ export class NodeGraph {
     const old = this.pods.get(ev.key);
     // most pods are created unbound: nothing to parse until the scheduler binds them
     if (!old && (ev.type === 'DELETED' || !ev.value.includes('"nodeName"'))) return;
+    // As upstream's graph populator: a bound pod keeps its node and uid, and every reference it holds is
+    // immutable but those of ephemeral containers, so status writes need no parse.
+    if (old && ev.type === 'MODIFIED' && !old.ephemeral && !ev.value.includes('"ephemeralContainers"')) return;
     let next: PodRefs | undefined;
     if (ev.type !== 'DELETED') {
-      const pod = JSON.parse(ev.value) as Pod;
+      const pod = eventObject(ev) as Pod;
       const node = pod.spec?.nodeName;
-      if (node) next = { node, refs: podReferences(pod) };
+      if (node) next = { node, refs: podReferences(pod), ephemeral: !!pod.spec?.ephemeralContainers?.length };
     }
     if (old) this.count(old, -1);
     if (next) {
