@@ -2,13 +2,13 @@
 // same route (one worker, keep-alive upstream pool, ingress-nginx's proxy headers) to the same backend
 // (the bare node:http server), with the same wrk, connections and duration, runs interleaved.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { runBench } from './lib/harness.js';
-import { REPO, SHORT, sleep, startServerProcess, watchProcess } from './lib/proc.js';
+import { cpuSeconds, launcherNodeFlags, REPO, SHORT, sleep, startServerProcess, watchProcess } from './lib/proc.js';
 import { ms, num, ratio } from './lib/stats.js';
 import { runWrk, wrkProblems, type WrkResult } from './lib/wrk.js';
 
@@ -89,6 +89,28 @@ interface Totals {
   seconds: number;
   p50: number[];
   p99: number[];
+  cpuSeconds: number;
+}
+
+/** A process and its children (nginx's master and its worker). */
+function withChildren(pid: number): number[] {
+  try {
+    return [pid, ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)];
+  } catch {
+    return [pid];
+  }
+}
+
+function cpuOf(pids: number[]): number {
+  let sum = 0;
+  for (const p of pids) {
+    try {
+      sum += cpuSeconds(p);
+    } catch {
+      // exited
+    }
+  }
+  return sum;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -100,10 +122,12 @@ await runBench('ingress', 12, 'Ingress: Timonel vs Debian nginx, same route and 
     return;
   }
   const body = JSON.stringify({ kind: 'Item', data: 'x'.repeat(1000) });
-  // the backend runs on the load core with wrk: both proxies see the same backend
+  // the backend shares the proxies' core (pinned like a server): both proxies see the same backend
   const backend = await b.bare(body);
   const backendPort = Number(new URL(backend.url).port);
-  const ours = await startServerProcess([process.execPath, '--import', 'tsx', join(REPO, 'bench', 'lib', 'ingress-server.ts'), String(backendPort)], { timeoutMs: 60_000 });
+  // the launcher's node flags as `timonel up` has them; BENCH_SERVER_NODE_FLAGS (e.g. --cpu-prof) on top
+  const nodeFlags = [...launcherNodeFlags(), ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+  const ours = await startServerProcess([process.execPath, ...nodeFlags, '--import', 'tsx', join(REPO, 'bench', 'lib', 'ingress-server.ts'), String(backendPort)], { timeoutMs: 60_000 });
   let nginx: ChildProcess | undefined;
   try {
     const dir = b.dir('nginx');
@@ -124,20 +148,23 @@ await runBench('ingress', 12, 'Ingress: Timonel vs Debian nginx, same route and 
     r.log(`${WARM_UP_S} s warm-up each, then ${ROUNDS} interleaved rounds of ${ROUND_S} s per proxy (Timonel's ingress runs from source with tsx)`);
 
     const targets = [
-      { name: 'timonel ingress', url: ours.url + PATH, totals: { requests: 0, seconds: 0, p50: [], p99: [] } as Totals },
-      { name: 'nginx', url: nginxUrl + PATH, totals: { requests: 0, seconds: 0, p50: [], p99: [] } as Totals },
+      { name: 'timonel ingress', url: ours.url + PATH, pids: [ours.pid], totals: { requests: 0, seconds: 0, p50: [], p99: [], cpuSeconds: 0 } as Totals },
+      { name: 'nginx', url: nginxUrl + PATH, pids: withChildren(nginx.pid!), totals: { requests: 0, seconds: 0, p50: [], p99: [], cpuSeconds: 0 } as Totals },
     ];
     const run = (url: string, durationS: number): Promise<WrkResult> => runWrk({ url, script: 'get.lua', connections: CONNECTIONS, durationS, maxRequests: MAX_REQUESTS });
     for (const t of targets) await run(t.url, WARM_UP_S);
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
         const sampler = t === targets[0] ? watchProcess(ours.pid, [backend.pid]) : undefined;
+        const cpu0 = cpuOf(t.pids);
         const w = await run(t.url, ROUND_S);
+        const cpu = cpuOf(t.pids) - cpu0;
         if (sampler) b.contention(sampler.stop(), `round ${round + 1} through the ingress`);
         const trouble = wrkProblems(w);
         if (trouble) r.problem(`${t.name}: ${trouble}`);
         if (w.countBoundHit) r.note(`${t.name}: stopped by the count bound (${MAX_REQUESTS}); its rate is a lower bound`);
-        r.log(`  ${t.name} round ${round + 1}: ${num(w.rps)} req/s, p50 ${ms(w.p50Ms)}, p99 ${ms(w.p99Ms)}`);
+        r.log(`  ${t.name} round ${round + 1}: ${num(w.rps)} req/s, p50 ${ms(w.p50Ms)}, p99 ${ms(w.p99Ms)}, ${num((cpu / w.requests) * 1e6)} µs of proxy CPU per request`);
+        t.totals.cpuSeconds += cpu;
         t.totals.requests += w.requests;
         t.totals.seconds += w.durationS;
         t.totals.p50.push(w.p50Ms);
@@ -150,6 +177,8 @@ await runBench('ingress', 12, 'Ingress: Timonel vs Debian nginx, same route and 
     r.row({ metric: 'proxied GET through the ingress, req/s', value: num(o.rps), baseline: `${num(n.rps)} (nginx)`, ratio: ratio(throughput), goal: '≥ 0.8× nginx', met: throughput >= 0.8 });
     r.row({ metric: 'proxied GET through the ingress, p99 latency', value: ms(o.p99), baseline: ms(n.p99), ratio: ratio(o.p99 / n.p99) });
     r.log(`  p50: timonel ${ms(o.p50)}, nginx ${ms(n.p50)}`);
+    const [oc, nc] = targets.map((t) => (t.totals.cpuSeconds / t.totals.requests) * 1e6);
+    r.log(`  proxy CPU per request: timonel ${num(oc)} µs, nginx ${num(nc)} µs (${ratio(oc / nc)})`);
   } finally {
     if (nginx && nginx.exitCode === null) {
       const exited = new Promise((res) => nginx!.once('exit', res));

@@ -147,6 +147,7 @@ export async function startIngressController(transport: Transport, opts: Ingress
   const reported = new Set<string>();
   const reportedProblems = new Set<string>();
   let backends = new Map<string, ResolvedBackend>();
+  const backendKeys = new WeakMap<ServiceBackendRef, string>();
   let owned = new Set<string>();
   let started = false;
   let rebuildPending = false;
@@ -271,7 +272,9 @@ export async function startIngressController(transport: Transport, opts: Ingress
   const ctx: ProxyContext = {
     table: () => table,
     resolve(ref) {
-      const k = `${ref.namespace}/${ref.service}:${ref.port}`;
+      // the key built once per ref (refs live as long as their route table), not per request
+      let k = backendKeys.get(ref);
+      if (k === undefined) backendKeys.set(ref, (k = `${ref.namespace}/${ref.service}:${ref.port}`));
       let r = backends.get(k);
       if (!r) backends.set(k, (r = resolveUncached(ref)));
       return r;

@@ -4,7 +4,7 @@
 // error page, a head the strict check below does not accept — hands the connection, with the bytes not yet
 // served, to Node's HTTP server for the rest of its life, which answers exactly as before.
 import type { Socket } from 'node:net';
-import { decide, page, pickEndpoint, reasonOf, requestHead, responseHeaders, retryable, type Endpoint, type ProxyContext, type ResolvedBackend, type Target, type Upstreams } from './proxy.js';
+import { decide, page, pickEndpoint, reasonOf, requestHead, retryable, type Endpoint, type ProxyContext, type ResolvedBackend, type Target, type Upstreams } from './proxy.js';
 import type { UpstreamExchange, UpstreamHead, UpstreamRequest } from './upstream.js';
 
 /** as Node's default --max-http-header-size */
@@ -27,6 +27,7 @@ export interface SimpleRequest {
 }
 
 function hasToken(value: string, token: string): boolean {
+  if (!value.includes(',')) return value.trim().toLowerCase() === token;
   for (const part of value.split(',')) if (part.trim().toLowerCase() === token) return true;
   return false;
 }
@@ -46,8 +47,9 @@ function trimOws(s: string): string {
  * well-formed header lines. undefined: Node's server takes the connection (and answers 400 when it is malformed).
  */
 export function parseSimpleHead(text: string): SimpleRequest | undefined {
-  const lines = text.split('\r\n');
-  const rl = lines[0];
+  let eol = text.indexOf('\r\n');
+  if (eol < 0) eol = text.length;
+  const rl = text.slice(0, eol);
   const sp1 = rl.indexOf(' ');
   const sp2 = rl.lastIndexOf(' ');
   if (sp1 <= 0 || sp2 <= sp1 || rl.length - sp2 !== 9 || !rl.endsWith(' HTTP/1.1')) return undefined;
@@ -57,8 +59,11 @@ export function parseSimpleHead(text: string): SimpleRequest | undefined {
   const raw: string[] = [];
   let host: string | undefined;
   let length = false;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
+  for (let start = eol + 2; start < text.length; ) {
+    let end = text.indexOf('\r\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 2;
     if (CTL.test(line)) return undefined;
     const colon = line.indexOf(':');
     if (colon <= 0) return undefined;
@@ -274,16 +279,22 @@ class FastConnection {
   /** @internal */
   responseHead(h: UpstreamHead, headRequest: boolean): { head: string; chunked: boolean } | undefined {
     if (h.reason !== '' && CTL.test(h.reason)) return undefined;
-    const headers = responseHeaders(h.headers);
+    const headers = h.headers;
     let head = `HTTP/1.1 ${h.status} ${h.reason || reasonOf(h.status)}\r\n`;
     let length = false;
     let date = false;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i];
       const value = headers[i + 1];
+      const n = name.length;
+      // connection-level headers (as responseHeaders drops them), by length first: 10, 16, 17
+      if (n === 10 || n === 16 || n === 17) {
+        const lower = name.toLowerCase();
+        if (lower === 'connection' || lower === 'keep-alive' || lower === 'transfer-encoding' || lower === 'proxy-connection') continue;
+      }
       if (!TOKEN.test(name) || CTL.test(value)) return undefined;
-      if (name.length === 14 && name.toLowerCase() === 'content-length') length = true;
-      else if (name.length === 4 && name.toLowerCase() === 'date') date = true;
+      if (n === 14 && name.toLowerCase() === 'content-length') length = true;
+      else if (n === 4 && name.toLowerCase() === 'date') date = true;
       head += `${name}: ${value}\r\n`;
     }
     if (!date) head += `Date: ${httpDate()}\r\n`;
@@ -358,7 +369,8 @@ class Exchange implements UpstreamExchange {
     if (body?.length) {
       const prefix = this.chunked ? `${head}${body.length.toString(16)}\r\n` : head;
       const suffix = this.chunked ? (end ? '\r\n0\r\n\r\n' : '\r\n') : '';
-      if (!prefix && !suffix) out = body;
+      // a copy even when nothing is added: `body` is a view of the pool's read buffer
+      if (!prefix && !suffix) out = Buffer.from(body);
       else {
         const b = Buffer.allocUnsafe(prefix.length + body.length + suffix.length);
         let o = b.write(prefix, 0, 'latin1');

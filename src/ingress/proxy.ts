@@ -256,8 +256,9 @@ function sendBodiless(
         upstreamFailed(res, t, ep, Object.assign(new Error((e as Error).message), { code: 'EPROTO' }));
       }
     },
+    // the pool's pieces are views of its read buffer: copies go to the response
     onData(chunk) {
-      if (!res.write(chunk)) {
+      if (!res.write(Buffer.from(chunk))) {
         handle?.pause();
         res.once('drain', onDrain);
       }
@@ -265,7 +266,7 @@ function sendBodiless(
     onEnd(last) {
       res.off('close', onClose);
       // the last piece with end(): the head and a small body leave in one write
-      if (last) res.end(last);
+      if (last) res.end(Buffer.from(last));
       else res.end();
     },
     onError(e, reused, answered) {

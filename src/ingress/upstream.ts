@@ -1,6 +1,8 @@
 // A keep-alive HTTP/1.1 client for bodiless requests to endpoints: pooled raw sockets, the request head
 // written as one string, the response parsed by a small state machine (Content-Length, chunked, or
 // until close). Node's http client costs about as much per request as the server side of the proxy.
+// Responses are read with `onread` into one shared buffer (no stream machinery per read): the pieces
+// handed to an exchange are only valid during the call.
 import { connect, type Socket } from 'node:net';
 
 export interface UpstreamEndpoint {
@@ -18,8 +20,9 @@ export interface UpstreamHead {
 /** What one request hears back; exactly one of onEnd / onError is called, last. */
 export interface UpstreamExchange {
   onHead(head: UpstreamHead): void;
+  /** `chunk` is valid only during the call (it is a view of the pool's read buffer): copy it to keep it */
   onData(chunk: Buffer): void;
-  /** `last`: the final piece of a Content-Length body (not passed to onData) */
+  /** `last`: the final piece of a Content-Length body (not passed to onData); valid only during the call */
   onEnd(last?: Buffer): void;
   /** `reused`: the connection had served a request before; `answered`: onHead was called */
   onError(e: NodeJS.ErrnoException, reused: boolean, answered: boolean): void;
@@ -41,6 +44,8 @@ export interface UpstreamPoolOptions {
 
 const MAX_HEAD_BYTES = 64 * 1024;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** every connection reads into this (reads run one at a time, and nothing keeps a view past its callback) */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 const enum State {
   Head,
@@ -57,6 +62,7 @@ const error = (message: string, code: string): NodeJS.ErrnoException => Object.a
 
 /** Does a comma-separated header value hold `token` (case-insensitive)? */
 function hasToken(value: string, token: string): boolean {
+  if (!value.includes(',')) return value.trim().toLowerCase() === token;
   for (const part of value.split(',')) if (part.trim().toLowerCase() === token) return true;
   return false;
 }
@@ -79,9 +85,19 @@ class Conn {
     ep: UpstreamEndpoint,
     timeoutMs: number,
   ) {
-    this.socket = connect({ host: ep.host, port: ep.port, noDelay: true });
+    this.socket = connect({
+      host: ep.host,
+      port: ep.port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n) => {
+          this.onData(READ_BUFFER.subarray(0, n));
+          return true;
+        },
+      },
+    });
     this.socket.setTimeout(timeoutMs);
-    this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('error', (e: NodeJS.ErrnoException) => this.fail(e));
     this.socket.on('close', () => this.onClose());
     this.socket.on('timeout', () => {
@@ -148,31 +164,48 @@ class Conn {
 
   /** Parses the status line and headers; false when the response is not HTTP/1.x. */
   private parseHead(text: string): boolean {
-    const lines = text.split('\r\n');
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
-    if (!m) return false;
-    const status = Number(m[2]);
+    // the status line: HTTP/1.x, three digits, then nothing or a space and a reason without CR / LF
+    let eol = text.indexOf('\r\n');
+    if (eol < 0) eol = text.length;
+    const minor = text.charCodeAt(7);
+    if (eol < 12 || !text.startsWith('HTTP/1.') || (minor !== 48 && minor !== 49) || text.charCodeAt(8) !== 32) return false;
+    let status = 0;
+    for (let i = 9; i < 12; i++) {
+      const c = text.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) return false;
+      status = status * 10 + c;
+    }
+    if (eol > 12 && text.charCodeAt(12) !== 32) return false;
+    const reason = eol > 13 ? text.slice(13, eol) : '';
+    if (reason.includes('\r') || reason.includes('\n')) return false;
     const headers: string[] = [];
     let length = -1;
     let chunked = false;
-    let close = m[1] === '0';
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i];
+    let close = minor === 48;
+    for (let start = eol + 2; start < text.length; ) {
+      let end = text.indexOf('\r\n', start);
+      if (end < 0) end = text.length;
+      const line = text.slice(start, end);
+      start = end + 2;
       const colon = line.indexOf(':');
       if (colon <= 0 || line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) return false;
       const name = line.slice(0, colon);
       const value = line.slice(colon + 1).trim();
-      const lower = name.toLowerCase();
-      if (lower === 'content-length') {
-        const n = Number(value);
-        if (!/^\d+$/.test(value) || (length >= 0 && length !== n)) return false;
-        length = n;
-      } else if (lower === 'transfer-encoding') {
-        chunked = hasToken(value, 'chunked');
-        if (!chunked) close = true;
-      } else if (lower === 'connection') {
-        if (hasToken(value, 'close')) close = true;
-        else if (hasToken(value, 'keep-alive')) close = false;
+      // only content-length (14), transfer-encoding (17) and connection (10) matter here
+      const n = name.length;
+      if (n === 14 || n === 17 || n === 10) {
+        const lower = name.toLowerCase();
+        if (lower === 'content-length') {
+          const v = Number(value);
+          if (!/^\d+$/.test(value) || (length >= 0 && length !== v)) return false;
+          length = v;
+        } else if (lower === 'transfer-encoding') {
+          chunked = hasToken(value, 'chunked');
+          if (!chunked) close = true;
+        } else if (lower === 'connection') {
+          if (hasToken(value, 'close')) close = true;
+          else if (hasToken(value, 'keep-alive')) close = false;
+        }
       }
       headers.push(name, value);
     }
@@ -193,7 +226,7 @@ class Conn {
       this.keepAlive = false;
       this.state = State.UntilClose;
     }
-    this.ex!.onHead({ status, reason: m[3] ?? '', headers });
+    this.ex!.onHead({ status, reason, headers });
     return true;
   }
 
@@ -202,7 +235,7 @@ class Conn {
     const buf = this.pending ? Buffer.concat([this.pending, d]) : d;
     const at = buf.indexOf('\r\n');
     if (at < 0) {
-      this.pending = buf;
+      this.pending = buf === d ? Buffer.from(d) : buf;
       return undefined;
     }
     this.pending = undefined;
@@ -222,7 +255,7 @@ class Conn {
           const at = buf.indexOf(CRLFCRLF);
           if (at < 0) {
             if (buf.length > MAX_HEAD_BYTES) return this.fail(error('upstream sent too big a header', 'EPROTO'));
-            this.pending = buf;
+            this.pending = buf === d ? Buffer.from(d) : buf;
             return;
           }
           this.pending = undefined;

@@ -2,6 +2,7 @@
 // pipelining, keep-alive, response framings, endpoint trouble — and that whatever it leaves goes to Node's
 // server (malformed heads, bodies, pages) on the same connection.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -100,11 +101,14 @@ describe('ingress fast path: proxying', () => {
   let up: Upstreams;
   let port: number;
   const handedOff: string[] = [];
+  // random bytes: a piece overwritten by a later read cannot go unnoticed
+  const bigBody = randomBytes(16 * 1024 * 1024).toString('latin1');
 
   before(async () => {
     backend = await endpoint((path, head) => {
       if (path.startsWith('/chunked')) return 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n';
       if (path.startsWith('/evil')) return 'HTTP/1.1 200 OK\r\nX-A: b\nSet-Cookie: injected\r\nContent-Length: 0\r\n\r\n';
+      if (path.startsWith('/big')) return `HTTP/1.1 200 OK\r\nContent-Length: ${bigBody.length}\r\n\r\n${bigBody}`;
       if (path.startsWith('/none')) return 'HTTP/1.1 204 No Content\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\n\r\n';
       const body = JSON.stringify({ path, xff: /X-Forwarded-For: ([^\r]*)/.exec(head)?.[1], host: /\r\nHost: ([^\r]*)/.exec(head)?.[1] });
       return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
@@ -210,6 +214,51 @@ describe('ingress fast path: proxying', () => {
     });
     assert.match(r.got, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(r.got, /"\/half"/);
+  });
+
+  it('passes large bodies on intact to slow readers, on the fast path and through Node', async () => {
+    // the endpoint pool reads every connection into one buffer: what waits in a client's queue must be a copy
+    const fetchSlowly = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = connect(port, '127.0.0.1');
+        const parts: Buffer[] = [];
+        let size = 0;
+        let headLength = -1;
+        const timer = setTimeout(() => {
+          s.destroy();
+          reject(new Error(`timed out after ${size} bytes`));
+        }, 10_000);
+        s.on('data', (d: Buffer) => {
+          parts.push(d);
+          size += d.length;
+          if (headLength < 0) {
+            const at = Buffer.concat(parts).indexOf('\r\n\r\n');
+            if (at >= 0) headLength = at + 4;
+          }
+          if (headLength >= 0 && size - headLength >= bigBody.length) {
+            clearTimeout(timer);
+            s.destroy();
+            resolve(Buffer.concat(parts).toString('latin1'));
+          }
+        });
+        s.on('error', () => {});
+        s.write(request);
+        s.pause();
+        setTimeout(() => s.resume(), 300);
+      });
+    handedOff.length = 0;
+    const got = await Promise.all([
+      fetchSlowly('GET /big/1 HTTP/1.1\r\nHost: x.test\r\n\r\n'),
+      fetchSlowly('GET /big/2 HTTP/1.1\r\nHost: x.test\r\n\r\n'),
+      fetchSlowly('GET /big/3 HTTP/1.0\r\nHost: x.test\r\n\r\n'),
+    ]);
+    assert.deepEqual(handedOff, ['GET /big/3']);
+    for (const g of got) {
+      assert.match(g, /^HTTP\/1\.1 200 OK\r\n/);
+      const body = g.slice(g.indexOf('\r\n\r\n') + 4);
+      assert.equal(body.length, bigBody.length);
+      assert.ok(body === bigBody, 'the body arrived changed');
+    }
   });
 
   it('closes its connections on destroyAll and forgets closed ones', async () => {

@@ -77,6 +77,18 @@ describe('ingress upstream pool', () => {
           return 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok';
         case '/garbage':
           return 'SSH-2.0-OpenSSH\r\n\r\n';
+        case '/no-reason':
+          return 'HTTP/1.1 299\r\nContent-Length: 2\r\n\r\nok';
+        case '/long-reason':
+          return 'HTTP/1.1 200 All Fine: here\r\nContent-Length: 2\r\n\r\nok';
+        case '/four-digits':
+          return 'HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n';
+        case '/http10':
+          return 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok';
+        case '/bare-cr':
+          return 'HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n';
+        case '/listed-close':
+          return 'HTTP/1.1 200 OK\r\nConnection: Upgrade, Close\r\nContent-Length: 2\r\n\r\nok';
         case '/silent':
           return undefined;
         default:
@@ -153,6 +165,26 @@ describe('ingress upstream pool', () => {
     const r = await fetchVia(pool, ep.port, '/garbage');
     assert.equal(r.error?.code, 'EPROTO');
     assert.equal(r.error?.answered, false);
+    for (const path of ['/four-digits', '/bare-cr']) assert.equal((await fetchVia(pool, ep.port, path)).error?.code, 'EPROTO', path);
+  });
+
+  it('reads status lines without a reason or with spaces in it, and keeps HTTP/1.0 and listed `close` answers off the pool', async () => {
+    const bare = await fetchVia(pool, ep.port, '/no-reason');
+    assert.deepEqual([bare.head?.status, bare.head?.reason, bare.body], [299, '', 'ok']);
+    const long = await fetchVia(pool, ep.port, '/long-reason');
+    assert.deepEqual([long.head?.status, long.head?.reason], [200, 'All Fine: here']);
+    const p = new UpstreamPool();
+    try {
+      for (const path of ['/http10', '/listed-close']) {
+        const r = await fetchVia(p, ep.port, path);
+        assert.equal(r.body, 'ok', path);
+        assert.equal(p.idleCount, 0, path);
+      }
+      await fetchVia(p, ep.port, '/long-reason');
+      assert.equal(p.idleCount, 1);
+    } finally {
+      p.destroy();
+    }
   });
 
   it('reports a refused connection as not reused, not answered', async () => {
