@@ -644,7 +644,7 @@ export class ApiServer {
         firstTable = false;
         return JSON.stringify({ type, object: t });
       }
-      if (neg.as === 'PartialObjectMetadata') return JSON.stringify({ type, object: partial(item.obj) });
+      if (neg.as === 'PartialObjectMetadata') return metadataEventLine(type, item);
       return plainEventLine(type, item);
     };
     const sink = inProcessLineSink(req);
@@ -775,6 +775,16 @@ function plainEventLine(type: string, item: Item): string {
   if (!byType) eventLines.set(item, (byType = new Map()));
   let line = byType.get(type);
   if (line === undefined) byType.set(type, (line = `{"type":"${type}","object":${item.raw}}`));
+  return line;
+}
+
+/** The PartialObjectMetadata line of a watch event (metadata-only informers), also built once per event and type. */
+function metadataEventLine(type: string, item: Item): string {
+  let byType = eventLines.get(item);
+  if (!byType) eventLines.set(item, (byType = new Map()));
+  const key = `PartialObjectMetadata/${type}`;
+  let line = byType.get(key);
+  if (line === undefined) byType.set(key, (line = JSON.stringify({ type, object: partial(item.obj) })));
   return line;
 }
 
