@@ -14,6 +14,8 @@ const FIRST_RUNS = 3;
 const RUNS = 10;
 const IDLE_S = SHORT ? 10 : 30;
 const SETTLE_MS = 2000;
+/** how long after the preload the idle CPU window starts */
+const POST_LOAD_S = 20;
 
 const mb = (bytes: number) => `${num(bytes / 1e6)} MB`;
 
@@ -75,6 +77,12 @@ await runBench('startup', 5, 'Start-up, memory and idle CPU', async (b) => {
   if (preload.failed) r.problem(`preload: ${preload.failed} creates failed (first: ${preload.firstError})`);
   await sleep(SETTLE_MS);
   const rssLoaded = rssBytes(server.pid);
+  // V8 collects once more some seconds after a burst of allocation (its memory reducer: ~0.2 s of CPU
+  // here): that belongs to the load, not to idling, and is reported apart
+  const cpuAfterLoad = cpuSeconds(server.pid);
+  await sleep(POST_LOAD_S * 1000);
+  const postLoadCpu = cpuSeconds(server.pid) - cpuAfterLoad;
+  const rssSettled = rssBytes(server.pid);
   const cpu0 = { server: cpuSeconds(server.pid), bare: cpuSeconds(baseline.pid) };
   const t0 = performance.now();
   await sleep(IDLE_S * 1000);
@@ -82,11 +90,21 @@ await runBench('startup', 5, 'Start-up, memory and idle CPU', async (b) => {
   const idle = { server: (cpuSeconds(server.pid) - cpu0.server) / wall, bare: (cpuSeconds(baseline.pid) - cpu0.bare) / wall };
   const rssIdle = rssBytes(server.pid);
   b.alive(server, 'the idle period');
-  r.log(`  RSS: after start ${mb(rssStart)}, after preloading ${num(preload.created)} Secrets ${mb(rssLoaded)}, after ${IDLE_S} s idle ${mb(rssIdle)}; bare node:http ${mb(rssBare)}`);
+  r.log(
+    `  RSS: after start ${mb(rssStart)}, ${SETTLE_MS / 1000} s after preloading ${num(preload.created)} Secrets ${mb(rssLoaded)}, ${POST_LOAD_S} s after ${mb(rssSettled)}, ${POST_LOAD_S + IDLE_S} s after ${mb(rssIdle)}; bare node:http ${mb(rssBare)}`,
+  );
+  r.log(`  CPU in the ${POST_LOAD_S} s after the preload (garbage collection after the burst): ${num(postLoadCpu * 1000)} ms`);
   r.row({ metric: 'Idle RSS after start', value: mb(rssStart), baseline: `${mb(rssBare)} (bare node:http)`, ratio: ratio(rssStart / rssBare), goal: '< 150 MB', met: rssStart < 150e6 });
-  r.row({ metric: `Idle RSS after preloading ${num(preload.created)} Secrets`, value: mb(rssLoaded), baseline: `${mb(rssBare)} (bare node:http)`, ratio: ratio(rssLoaded / rssBare), goal: '< 150 MB', met: rssLoaded < 150e6 });
   r.row({
-    metric: `Idle CPU over ${IDLE_S} s (5,000 Secrets loaded)`,
+    metric: `Idle RSS with ${num(preload.created)} Secrets loaded (${POST_LOAD_S} s after the preload; ${SETTLE_MS / 1000} s after: ${mb(rssLoaded)})`,
+    value: mb(rssSettled),
+    baseline: `${mb(rssBare)} (bare node:http)`,
+    ratio: ratio(rssSettled / rssBare),
+    goal: '< 150 MB',
+    met: rssSettled < 150e6,
+  });
+  r.row({
+    metric: `Idle CPU over ${IDLE_S} s (5,000 Secrets loaded, from ${POST_LOAD_S} s after the preload)`,
     value: `${num(idle.server * 100, 2)} % of a core`,
     baseline: `${num(idle.bare * 100, 2)} % (bare node:http)`,
     goal: '< 1 %',
