@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { runBench } from './lib/harness.js';
-import { cpuSeconds, launcherNodeFlags, REPO, SHORT, sleep, startServerProcess, watchProcess } from './lib/proc.js';
+import { cpuSeconds, DIST, launcherNodeFlags, REPO, SHORT, sleep, startServerProcess, watchProcess } from './lib/proc.js';
 import { ms, num, ratio } from './lib/stats.js';
 import { runWrk, wrkProblems, type WrkResult } from './lib/wrk.js';
 
@@ -127,7 +127,7 @@ await runBench('ingress', 12, 'Ingress: Timonel vs Debian nginx, same route and 
   const backendPort = Number(new URL(backend.url).port);
   // the launcher's node flags as `timonel up` has them; BENCH_SERVER_NODE_FLAGS (e.g. --cpu-prof) on top
   const nodeFlags = [...launcherNodeFlags(), ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
-  const ours = await startServerProcess([process.execPath, ...nodeFlags, '--import', 'tsx', join(REPO, 'bench', 'lib', 'ingress-server.ts'), String(backendPort)], { timeoutMs: 60_000 });
+  const ours = await startServerProcess([process.execPath, ...nodeFlags, join(REPO, 'bench', 'lib', 'ingress-server.mjs'), DIST, String(backendPort)], { timeoutMs: 60_000 });
   let nginx: ChildProcess | undefined;
   try {
     const dir = b.dir('nginx');
@@ -145,7 +145,7 @@ await runBench('ingress', 12, 'Ingress: Timonel vs Debian nginx, same route and 
     const oursStatus = await get(ours.url + PATH);
     if (oursStatus !== 200) throw new Error(`the ingress answered ${oursStatus}: ${ours.stderrTail()}`);
     r.log(`a ${body.length}-byte JSON answer from a bare node:http backend; wrk -t1 -c${CONNECTIONS}; proxies pinned to one core, one nginx worker;`);
-    r.log(`${WARM_UP_S} s warm-up each, then ${ROUNDS} interleaved rounds of ${ROUND_S} s per proxy (Timonel's ingress runs from source with tsx)`);
+    r.log(`${WARM_UP_S} s warm-up each, then ${ROUNDS} interleaved rounds of ${ROUND_S} s per proxy (Timonel's ingress runs from the build, as timonel up does)`);
 
     const targets = [
       { name: 'timonel ingress', url: ours.url + PATH, pids: [ours.pid], totals: { requests: 0, seconds: 0, p50: [], p99: [], cpuSeconds: 0 } as Totals },
