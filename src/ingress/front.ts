@@ -150,7 +150,17 @@ class FastConnection {
   private readonly onData = (d: Buffer) => this.data(d);
   private readonly onError = () => this.socket.destroy();
   private readonly onClose = () => this.closed();
-  private readonly onDrain = () => this.handle?.resume();
+  private readonly onDrain = () => {
+    this.drainWaited = false;
+    this.handle?.resume();
+  };
+  /** the client caught up with the answers: read and answer its next requests */
+  private readonly onDrainNext = () => {
+    if (this.gone) return;
+    if (this.socket.isPaused()) this.socket.resume();
+    this.next();
+  };
+  private drainWaited = false;
   private readonly onTimeout = () => {
     if (!this.busy) this.socket.destroy();
   };
@@ -180,8 +190,8 @@ class FastConnection {
   private data(d: Buffer): void {
     this.buf = this.buf ? Buffer.concat([this.buf, d]) : d;
     if (this.busy) {
-      // pipelined requests wait for the one in flight; stop reading when they pile up
-      if (this.buf.length > MAX_HEAD_BYTES) this.socket.pause();
+      // pipelined requests wait for the one in flight
+      this.socket.pause();
       return;
     }
     this.next();
@@ -189,6 +199,14 @@ class FastConnection {
 
   private handOff(): void {
     const s = this.socket;
+    // bytes cannot be put back once the end of the stream was read: the client half-closed behind requests
+    // that were pipelined; Node's server would not answer them either (it aborts requests of a half-closed
+    // connection), so the connection ends here after what was answered
+    if (s.readableEnded) {
+      this.buf = undefined;
+      s.end();
+      return;
+    }
     s.off('data', this.onData);
     s.off('end', this.onEnd);
     s.off('error', this.onError);
@@ -232,6 +250,9 @@ class FastConnection {
     if (d.kind !== 'proxy') return this.handOff();
     this.buf = at + 4 < buf.length ? buf.subarray(at + 4) : undefined;
     this.busy = true;
+    // pipelined bytes wait for this answer: read no more (nor the end of the stream, which would make a later
+    // hand-off to Node's server impossible) until it is done
+    if (this.buf) this.socket.pause();
     const head = requestHead(req.method, d.target.path, req.raw, this.socket.remoteAddress ?? '', 'http', req.host, this.opts.listenerPort());
     this.send(d.target, d.backend, head, req.method === 'HEAD', Math.min(d.backend.endpoints.length, 3) + 1);
   }
@@ -239,6 +260,14 @@ class FastConnection {
   private done(): void {
     this.handle = undefined;
     this.busy = false;
+    // a client that does not read its answers gets no more of them (as Node's server does)
+    if (this.socket.writableNeedDrain) {
+      this.socket.pause();
+      this.socket.once('drain', this.onDrainNext);
+      return;
+    }
+    // next() runs before the resume takes effect: a request handed to Node's server is put back before a
+    // half-close the socket already holds is seen
     if (this.socket.isPaused()) this.socket.resume();
     this.next();
   }
@@ -265,6 +294,8 @@ class FastConnection {
   /** @internal the socket cannot take more now: the endpoint's connection waits for drain */
   waitDrain(): void {
     this.handle?.pause();
+    if (this.drainWaited) return;
+    this.drainWaited = true;
     this.socket.once('drain', this.onDrain);
   }
 

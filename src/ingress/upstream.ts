@@ -150,14 +150,15 @@ class Conn {
     this.fail(error('upstream prematurely closed the connection', 'ECONNRESET'));
   }
 
-  private finish(last?: Buffer): void {
+  /** The answer is complete; `leftover`: bytes followed it in the same read, so the connection cannot be reused. */
+  private finish(last?: Buffer, leftover = false): void {
     const ex = this.ex;
     if (!ex) return;
     this.ex = undefined;
     this.state = State.Done;
     this.served++;
     if (this.socket.isPaused()) this.socket.resume();
-    if (this.keepAlive && !this.socket.destroyed) this.pool.release(this);
+    if (this.keepAlive && !leftover && !this.socket.destroyed) this.pool.release(this);
     else this.socket.destroy();
     ex.onEnd(last);
   }
@@ -209,6 +210,8 @@ class Conn {
       }
       headers.push(name, value);
     }
+    // both framings at once: a proxy passing either on could desync its client (RFC 9112 6.3)
+    if (chunked && length >= 0) return false;
     if (status >= 100 && status < 200) {
       // 1xx interim answers (103 Early Hints) are dropped; a 101 to a plain request is an error
       if (status === 101) return false;
@@ -262,7 +265,7 @@ class Conn {
           d = buf.subarray(at + 4);
           if (!this.parseHead(buf.toString('latin1', 0, at))) return this.fail(error('upstream sent an invalid response', 'EPROTO'));
           if (!this.ex) return;
-          if ((this.state as State) === State.Done) this.finish();
+          if ((this.state as State) === State.Done) return this.finish(undefined, d.length > 0);
           break;
         }
         case State.Length: {
@@ -270,8 +273,8 @@ class Conn {
           const chunk = n === d.length ? d : d.subarray(0, n);
           d = d.subarray(n);
           this.remaining -= n;
-          if (this.remaining === 0) this.finish(chunk);
-          else this.ex.onData(chunk);
+          if (this.remaining === 0) return this.finish(chunk, d.length > 0);
+          this.ex.onData(chunk);
           break;
         }
         case State.ChunkSize: {
@@ -308,7 +311,7 @@ class Conn {
           const l = this.line(d);
           if (!l) return;
           d = l.rest;
-          if (l.line === '') this.finish();
+          if (l.line === '') return this.finish(undefined, d.length > 0);
           break;
         }
         case State.UntilClose:

@@ -110,6 +110,11 @@ describe('ingress fast path: proxying', () => {
       if (path.startsWith('/evil')) return 'HTTP/1.1 200 OK\r\nX-A: b\nSet-Cookie: injected\r\nContent-Length: 0\r\n\r\n';
       if (path.startsWith('/big')) return `HTTP/1.1 200 OK\r\nContent-Length: ${bigBody.length}\r\n\r\n${bigBody}`;
       if (path.startsWith('/none')) return 'HTTP/1.1 204 No Content\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\n\r\n';
+      // both framings: passing either on would let the client read the next answer as part of this one
+      if (path.startsWith('/tecl')) return 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 60\r\n\r\n5\r\nhello\r\n0\r\n\r\n';
+      // more bytes than the answer's length, shaped like an answer: they must not become the next request's
+      if (path.startsWith('/overlong')) return 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nX-Injected: 1\r\nContent-Length: 4\r\n\r\nevil';
+
       const body = JSON.stringify({ path, xff: /X-Forwarded-For: ([^\r]*)/.exec(head)?.[1], host: /\r\nHost: ([^\r]*)/.exec(head)?.[1] });
       return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     });
@@ -198,6 +203,57 @@ describe('ingress fast path: proxying', () => {
     assert.ok(got.indexOf('"/first"') >= 0 && got.indexOf('"/first"') < got.indexOf('"/form"'), got);
     assert.match(got, /HTTP\/1\.1 404 Not Found\r\n/);
     assert.deepEqual(handedOff, ['POST /form', 'GET /nope']);
+  });
+
+  it('refuses an answer with both Content-Length and chunked framing (502), and the next request is answered alone', async () => {
+    const req = (p: string) => `GET ${p} HTTP/1.1\r\nHost: x.test\r\n\r\n`;
+    const { got, socket } = await exchange(port, req('/tecl') + req('/one'), (g) => g.includes('"/one"'));
+    socket.destroy();
+    assert.match(got, /^HTTP\/1\.1 502 Bad Gateway\r\n/);
+    assert.doesNotMatch(got, /Content-Length: 60/);
+    assert.equal(count(got, 'HTTP/1.1 '), 2, got);
+  });
+
+  it('drops an endpoint connection that sent more than its answer; the next request gets its own answer', async () => {
+    const req = (p: string) => `GET ${p} HTTP/1.1\r\nHost: x.test\r\n\r\n`;
+    const { got, socket } = await exchange(port, req('/overlong') + req('/one'), (g) => g.includes('"/one"'));
+    socket.destroy();
+    assert.doesNotMatch(got, /X-Injected|evil/);
+    assert.match(got, /^HTTP\/1\.1 200 OK\r\n(?:[^\r]+\r\n)*\r\nokHTTP\/1\.1 200 OK\r\n/);
+    assert.match(got, /"path":"\/one"/);
+  });
+
+  it('reads no further pipelined requests while a client does not read its answers', async () => {
+    const s = connect(port, '127.0.0.1');
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.pause();
+    const many = 'GET /big HTTP/1.1\r\nHost: x.test\r\n\r\n'.repeat(20);
+    s.write(many);
+    await new Promise((r) => setTimeout(r, 1500));
+    // what the proxy took on for this client stays near one answer (16 MiB), not twenty
+    const server = [...front.connections].find((c) => c.remotePort === s.localPort);
+    assert.ok(server, 'the proxy holds the connection');
+    assert.ok(server.writableLength < 3 * bigBody.length, `buffered ${server.writableLength} bytes for a client that reads nothing`);
+    s.destroy();
+  });
+
+  it('a client that half-closes behind a request only Node serves gets the answers before it, then the end', async () => {
+    handedOff.length = 0;
+    const r = await new Promise<{ got: string }>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      let got = '';
+      const timer = setTimeout(() => reject(new Error(`timed out; got ${got}`)), 5000);
+      s.on('data', (d) => (got += d.toString('latin1')));
+      s.on('close', () => {
+        clearTimeout(timer);
+        resolve({ got });
+      });
+      s.end('GET /before HTTP/1.1\r\nHost: x.test\r\n\r\n' + 'POST /after-end HTTP/1.1\r\nHost: x.test\r\nContent-Length: 3\r\n\r\nabc');
+    });
+    assert.match(r.got, /"\/before"/);
+    // as Node's server does on its own half-closed connections, the later request gets no answer
+    assert.equal(count(r.got, 'HTTP/1.1 '), 1, r.got);
+    assert.deepEqual(handedOff, []);
   });
 
   it('answers a client that half-closes after its request, then closes', async () => {
