@@ -6,6 +6,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { parse as parseYaml } from 'yaml';
+import { Fifo } from './fifo.js';
 
 export interface TransportRequest {
   method: string;
@@ -72,8 +73,7 @@ export interface LineSinks {
 
 /** Lines handed over in memory, read in order as an async iterable. */
 export class LineQueue implements LineSink {
-  private items: (string | undefined)[] = [];
-  private head = 0;
+  private items = new Fifo<string>();
   private bytes = 0;
   private ended = false;
   private error: unknown;
@@ -96,8 +96,7 @@ export class LineQueue implements LineSink {
     this.ended = true;
     this.error = error;
     if (discard) {
-      this.items = [];
-      this.head = 0;
+      this.items = new Fifo<string>();
       this.bytes = 0;
     }
     this.notify();
@@ -111,17 +110,9 @@ export class LineQueue implements LineSink {
 
   async *lines(): AsyncGenerator<string> {
     for (;;) {
-      if (this.head < this.items.length) {
-        const line = this.items[this.head]!;
-        this.items[this.head++] = undefined;
+      const line = this.items.shift();
+      if (line !== undefined) {
         this.bytes -= line.length;
-        if (this.head === this.items.length) {
-          this.items = [];
-          this.head = 0;
-        } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-          this.items = this.items.slice(this.head);
-          this.head = 0;
-        }
         yield line;
         continue;
       }

@@ -66,6 +66,21 @@ async function endpoint(answer: (path: string, head: string) => string | undefin
   return { server, port: (server.address() as AddressInfo).port };
 }
 
+/** Sends `data` and half-closes; resolves with everything read once the peer closes. */
+function halfClose(port: number, data: string): Promise<{ got: string }> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let got = '';
+    const timer = setTimeout(() => reject(new Error(`timed out; got ${got}`)), 5000);
+    s.on('data', (d) => (got += d.toString('latin1')));
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ got });
+    });
+    s.end(data);
+  });
+}
+
 /** Sends `data` on a new connection; resolves with everything read until `done` says so or the peer closes. */
 function exchange(port: number, data: string, done: (got: string) => boolean): Promise<{ got: string; closed: boolean; socket: Socket }> {
   return new Promise((resolve, reject) => {
@@ -239,17 +254,7 @@ describe('ingress fast path: proxying', () => {
 
   it('a client that half-closes behind a request only Node serves gets the answers before it, then the end', async () => {
     handedOff.length = 0;
-    const r = await new Promise<{ got: string }>((resolve, reject) => {
-      const s = connect(port, '127.0.0.1');
-      let got = '';
-      const timer = setTimeout(() => reject(new Error(`timed out; got ${got}`)), 5000);
-      s.on('data', (d) => (got += d.toString('latin1')));
-      s.on('close', () => {
-        clearTimeout(timer);
-        resolve({ got });
-      });
-      s.end('GET /before HTTP/1.1\r\nHost: x.test\r\n\r\n' + 'POST /after-end HTTP/1.1\r\nHost: x.test\r\nContent-Length: 3\r\n\r\nabc');
-    });
+    const r = await halfClose(port, 'GET /before HTTP/1.1\r\nHost: x.test\r\n\r\n' + 'POST /after-end HTTP/1.1\r\nHost: x.test\r\nContent-Length: 3\r\n\r\nabc');
     assert.match(r.got, /"\/before"/);
     // as Node's server does on its own half-closed connections, the later request gets no answer
     assert.equal(count(r.got, 'HTTP/1.1 '), 1, r.got);
@@ -257,17 +262,7 @@ describe('ingress fast path: proxying', () => {
   });
 
   it('answers a client that half-closes after its request, then closes', async () => {
-    const r = await new Promise<{ got: string }>((resolve, reject) => {
-      const s = connect(port, '127.0.0.1');
-      let got = '';
-      const timer = setTimeout(() => reject(new Error(`timed out; got ${got}`)), 5000);
-      s.on('data', (d) => (got += d.toString('latin1')));
-      s.on('close', () => {
-        clearTimeout(timer);
-        resolve({ got });
-      });
-      s.end('GET /half HTTP/1.1\r\nHost: x.test\r\n\r\n');
-    });
+    const r = await halfClose(port, 'GET /half HTTP/1.1\r\nHost: x.test\r\n\r\n');
     assert.match(r.got, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(r.got, /"\/half"/);
   });

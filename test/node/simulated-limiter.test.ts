@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Fifo, Limiter } from '../../src/node/simulated/index.js';
+import { Fifo } from '../../src/client/fifo.js';
+import { Limiter } from '../../src/node/simulated/index.js';
 
 describe('simulated nodes: the write limiter', () => {
   it('runs at most max jobs at once, in the order they came, and drains', async () => {

@@ -11,6 +11,7 @@ import { hostIPFor, MAX_SIMULATED_NODE_INDEX, PodIPAllocator, podCIDRFor } from 
 import { leaseObject, NODE_LEASE_NAMESPACE, nodeObject, readyConditions, type NodeCapacity } from './objects.js';
 import { nextState, podState, POD_STAGES, statusFor, type PodStage, type SimPodState, type StageTimings } from './stages.js';
 import { Timeline, type TimelineClock } from './timeline.js';
+import { Fifo } from '../../client/fifo.js';
 
 export { ANN_SIMULATE, POD_STAGES, podState, statusFor, type PodStage, type SimPodState } from './stages.js';
 export { LABEL_SIMULATED } from './objects.js';
@@ -77,34 +78,6 @@ const realClock: TimelineClock = {
 const HEARTBEAT_SLICES = 10;
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-/** A first-in first-out queue whose take is O(1): Array.shift copies the array when pushes interleave. */
-export class Fifo<T> {
-  private items: (T | undefined)[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-}
 
 /** Runs at most `max` jobs at once; the rest wait in order (thousands at a time: a heartbeat slice queues one per node). */
 export class Limiter {
