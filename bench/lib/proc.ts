@@ -1,7 +1,7 @@
 // The processes of a benchmark: the server under test pinned to one core, the orchestrator and its
 // load generators (wrk, Node load clients) pinned to the other, all on 127.0.0.1.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +95,8 @@ export function startServerProcess(argv: string[], opts: { timeoutMs?: number; p
     child.on('exit', () => fail(new Error(`exited before ready (${exitInfo})`)));
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => {
+      // e.g. BENCH_SERVER_STDOUT=/tmp/server.log with BENCH_SERVER_NODE_FLAGS=--trace-gc
+      if (process.env.BENCH_SERVER_STDOUT) appendFileSync(process.env.BENCH_SERVER_STDOUT, d);
       if (done) return;
       out += d;
       const m = READY.exec(out);

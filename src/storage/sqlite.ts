@@ -33,7 +33,9 @@ import { WatchHub } from './watchhub.js';
 const SCHEMA_VERSION = 2;
 /** revisions deleted per compaction transaction, so a big backlog does not block writes for long */
 const COMPACT_CHUNK = 10_000;
-const DEFAULT_CHECKPOINT_IDLE_MS = 500;
+// Longer than the gaps of periodic writers (node Lease renewals come in ticks a second apart), which
+// would otherwise pay a truncating checkpoint per tick.
+const DEFAULT_CHECKPOINT_IDLE_MS = 2000;
 // A checkpoint blocks the event loop while it copies the log's pages (16 MiB of log stalled requests ~150 ms).
 const DEFAULT_CHECKPOINT_BYTES = 4 * 1024 * 1024;
 const LOG_PAGES_PER_COMMIT = 4;

@@ -104,8 +104,35 @@ export function walkUnknownFields(schema: Schema, shape: FieldShape, value: unkn
   }
 }
 
+/** Whether `value` has a field `shape` does not declare (almost no object has: no paths, no sorting). */
+function hasUnknownFields(schema: Schema, shape: FieldShape, value: unknown): boolean {
+  switch (shape.kind) {
+    case 'scalar':
+    case 'any':
+      return false;
+    case 'array':
+      if (Array.isArray(value)) for (const v of value) if (hasUnknownFields(schema, shape.items, v)) return true;
+      return false;
+    case 'map':
+      if (shape.values.kind === 'scalar' || !isPlainObject(value)) return false;
+      for (const key in value) if (hasUnknownFields(schema, shape.values, value[key])) return true;
+      return false;
+    case 'ref': {
+      if (!isPlainObject(value) || schema.isFreeForm(shape.name)) return false;
+      const fields = schema.fields(shape.name);
+      for (const key in value) {
+        const f = fields.get(key);
+        if (!f) return true;
+        if (f.kind !== 'scalar' && f.kind !== 'any' && hasUnknownFields(schema, f, value[key])) return true;
+      }
+      return false;
+    }
+  }
+}
+
 /** The paths of the fields of `value` that `shape` does not declare, in upstream's order. */
 export function unknownFields(schema: Schema, shape: FieldShape, value: unknown): string[] {
+  if (!hasUnknownFields(schema, shape, value)) return [];
   const out: string[] = [];
   walkUnknownFields(schema, shape, value, (path) => out.push(path));
   return out;

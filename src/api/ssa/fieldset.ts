@@ -209,6 +209,18 @@ export class FieldSet {
     return out;
   }
 
+  /** Whether the two sets share a member (without building their intersection). */
+  intersects(o: FieldSet): boolean {
+    const [small, big] = this.members.size <= o.members.size ? [this.members, o.members] : [o.members, this.members];
+    for (const m of small) if (big.has(m)) return true;
+    const [a, b] = this.children.size <= o.children.size ? [this.children, o.children] : [o.children, this.children];
+    for (const [pe, c] of a) {
+      const oc = b.get(pe);
+      if (oc && c.intersects(oc)) return true;
+    }
+    return false;
+  }
+
   intersection(o: FieldSet): FieldSet {
     const out = new FieldSet();
     if (this.empty() || o.empty()) return out;

@@ -89,10 +89,11 @@ const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 export function encodeManagedFields(m: ManagedFields): ManagedFieldsEntry[] | undefined {
   const entries = [...m.values()].filter((e) => !e.set.empty());
   if (entries.length === 0) return undefined;
+  const at = new Map(entries.map((e) => [e, seconds(e.time)]));
   entries.sort(
     (p, q) =>
       cmpStr(p.operation, q.operation) ||
-      seconds(p.time) - seconds(q.time) ||
+      at.get(p)! - at.get(q)! ||
       cmpStr(p.manager, q.manager) ||
       cmpStr(p.apiVersion, q.apiVersion) ||
       cmpStr(p.subresource ?? '', q.subresource ?? ''),
@@ -198,9 +199,8 @@ function takeOwnership(live: Obj, next: Obj, managers: ManagedFields, writer: st
   const conflicts: Conflict[] = [];
   const taken = new Map<string, FieldSet>();
   for (const [id, e] of managers) {
-    if (id === writer) continue;
+    if (id === writer || !e.set.intersects(changed)) continue;
     const clash = e.set.intersection(changed);
-    if (clash.empty()) continue;
     taken.set(id, clash);
     if (!force) for (const path of clash.paths()) conflicts.push({ manager: id, path });
   }
@@ -259,7 +259,8 @@ export function recordUpdate(live: Obj, next: Obj, managers: ManagedFields, mana
     if (o.subresource) entry.subresource = o.subresource;
     const id = managerIdentifier(entry);
     const prev = managers.get(id);
-    if (prev) entry.set = prev.set.union(gained);
+    // a writer changing only fields it owns keeps its set (and the FieldsV1 it was read from)
+    if (prev) entry.set = gained.difference(prev.set).empty() ? prev.set : prev.set.union(gained);
     managers.set(id, entry);
   }
   capUpdateManagers(managers);

@@ -137,12 +137,19 @@ class WebhookSource {
 
   constructor(private readonly kind: () => KindInfo | undefined) {}
 
+  private started = false;
+
   async list(reg: Registry): Promise<HookRef[]> {
     await (this.ready ??= this.start(reg).catch((e: unknown) => {
       this.ready = undefined;
       throw e;
     }));
     return this.hooks;
+  }
+
+  /** Whether the configurations are known and hold no webhook: most requests need not look further. */
+  none(): boolean {
+    return this.started && this.hooks.length === 0;
   }
 
   private async start(reg: Registry): Promise<void> {
@@ -154,6 +161,7 @@ class WebhookSource {
       else this.byName.set(name, item.obj);
       this.rebuild();
     });
+    this.started = true;
   }
 
   private rebuild(): void {
@@ -529,7 +537,7 @@ export function mutatingAdmissionWebhook(lookup: KindLookup, opts: WebhookAdmiss
   return {
     name: 'MutatingAdmissionWebhook',
     async admit(op, info, obj, old, reg, ctx = {}) {
-      if (exempt(info)) return;
+      if (exempt(info) || d.sources.none()) return;
       const a = attributesOf(op, info, obj, old, ctx);
       const hooks = await matchingHooks(d, a, reg);
       if (hooks.length === 0) return;
@@ -579,7 +587,7 @@ export function validatingAdmissionWebhook(lookup: KindLookup, opts: WebhookAdmi
   return {
     name: 'ValidatingAdmissionWebhook',
     async admit(op, info, obj, old, reg, ctx = {}) {
-      if (exempt(info)) return;
+      if (exempt(info) || d.sources.none()) return;
       const a = attributesOf(op, info, obj, old, ctx);
       const hooks = await matchingHooks(d, a, reg);
       if (hooks.length === 0) return;

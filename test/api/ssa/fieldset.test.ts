@@ -76,6 +76,15 @@ describe('FieldSet operations', () => {
     assert.equal(a.union(b).paths().length, 5);
   });
 
+  it('tells whether two sets share a member without building the intersection', () => {
+    assert.ok(a.intersects(b));
+    assert.ok(b.intersects(a));
+    assert.ok(!a.intersects(FieldSet.of(['f:spec', 'f:template', 'f:y'], ['f:data', 'f:j'])));
+    // a member above another's member is not shared
+    assert.ok(!FieldSet.of(['f:spec']).intersects(FieldSet.of(['f:spec', 'f:replicas'])));
+    assert.ok(!a.intersects(new FieldSet()));
+  });
+
   it('difference keeps what is below a removed member; recursive difference drops it', () => {
     assert.deepEqual(a.difference(b).paths(), [
       ['f:spec', 'f:replicas'],

@@ -93,6 +93,30 @@ describe('updateManagedFields', () => {
     assert.equal(entry(next, 'kubectl-create')!.time, '2024-01-01T00:00:00Z');
   });
 
+  it('keeps the set of a manager that changes only fields it owns, with a new time', () => {
+    const old = created();
+    const scaled = structuredClone(old);
+    (scaled.spec as Obj).replicas = 3;
+    updateManagedFields(old, scaled, 'kubectl-scale', later(DEPLOY));
+    const again = structuredClone(scaled);
+    (again.spec as Obj).replicas = 5;
+    updateManagedFields(scaled, again, 'kubectl-scale', { ...DEPLOY, now: '2024-01-03T00:00:00Z' });
+    assert.deepEqual(entry(again, 'kubectl-scale')!.fieldsV1, entry(scaled, 'kubectl-scale')!.fieldsV1);
+    assert.equal(entry(again, 'kubectl-scale')!.time, '2024-01-03T00:00:00Z');
+    assert.deepEqual(entry(again, 'kubectl-create'), entry(scaled, 'kubectl-create'));
+    // the newest updater sorts last
+    assert.deepEqual(
+      entries(again).map((e) => e.manager),
+      ['kubectl-create', 'kubectl-scale'],
+    );
+    // a field it did not own yet joins its set
+    const labelled = structuredClone(again);
+    (labelled.metadata!.labels as Record<string, string>).tier = 'web';
+    updateManagedFields(again, labelled, 'kubectl-scale', later(DEPLOY));
+    assert.ok(owns(labelled, 'kubectl-scale', 'f:spec', 'f:replicas'));
+    assert.ok(owns(labelled, 'kubectl-scale', 'f:metadata', 'f:labels', 'f:tier'));
+  });
+
   it('changes nothing when nothing changed', () => {
     const old = created();
     const next = structuredClone(old);
