@@ -121,7 +121,26 @@ function roundUpToNano(mantissa: bigint, scale: number): [bigint, number] {
  * Parses a quantity string (or a JSON number as clients may send one). Throws an Error with
  * upstream's message when malformed.
  */
+// The same few spellings ("100m", "500Mi", a node's capacity) are parsed over and over: parsed once.
+const parsed = new Map<string, Quantity>();
+const MAX_PARSED = 4096;
+
+/** Parses a quantity (results are shared: never change one in place). */
 export function parseQuantity(input: string | number): Quantity {
+  const key = typeof input === 'string' ? input : undefined;
+  if (key !== undefined) {
+    const hit = parsed.get(key);
+    if (hit) return hit;
+  }
+  const q = Object.freeze(parseQuantityText(input));
+  if (key !== undefined && key.length <= 64) {
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(key, q);
+  }
+  return q;
+}
+
+function parseQuantityText(input: string | number): Quantity {
   let str: string;
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) throw new Error(ERR_FORMAT_WRONG);

@@ -208,3 +208,14 @@ describe('validateResourceList', () => {
     assert.equal(validateResourceList(['cpu'], 'spec.hard')[0].type, 'FieldValueTypeInvalid');
   });
 });
+
+describe('parseQuantity results', () => {
+  it('are shared and frozen for a repeated spelling, and a bad spelling fails every time', () => {
+    const a = parseQuantity('250Mi');
+    assert.equal(parseQuantity('250Mi'), a);
+    assert.ok(Object.isFrozen(a));
+    assert.equal(canonicalQuantity(a), '250Mi');
+    assert.equal(canonicalQuantity(parseQuantity(1.5)), '1500m');
+    for (let i = 0; i < 2; i++) assert.throws(() => parseQuantity('12Q'), { message: ERR_FORMAT_WRONG });
+  });
+});
