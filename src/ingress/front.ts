@@ -4,7 +4,9 @@
 // error page, a head the strict check below does not accept — hands the connection, with the bytes not yet
 // served, to Node's HTTP server for the rest of its life, which answers exactly as before.
 import type { Socket } from 'node:net';
-import { decide, page, pickEndpoint, reasonOf, requestHead, retryable, type Endpoint, type ProxyContext, type ResolvedBackend, type Target, type Upstreams } from './proxy.js';
+import { decide, page, pickEndpoint, reasonOf, requestID, retryable, type Endpoint, type ProxyContext, type ResolvedBackend, type Target, type Upstreams } from './proxy.js';
+import { decimal, hasToken, HEADER_LINES, isName, trimmed } from './http1.js';
+import type { RouteTable } from './routing.js';
 import type { UpstreamExchange, UpstreamHead, UpstreamRequest } from './upstream.js';
 
 /** as Node's default --max-http-header-size */
@@ -12,80 +14,129 @@ export const MAX_HEAD_BYTES = 16 * 1024;
 /** as Node's server.headersTimeout: a head trickling in for longer gets 408 */
 export const HEAD_TIMEOUT_MS = 60_000;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const TEXT_SEARCH = 512;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** control characters (HTAB allowed) in a header line; a bare CR or LF shows up as one */
+/** control characters (HTAB allowed) */
 const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
-/** an origin-form target: visible ASCII only */
-const TARGET = /^\/[\x21-\x7e]*$/;
+
+/** Does text hold ` HTTP/1.1` at `at`? */
+function isVersion11(text: string, at: number): boolean {
+  for (let i = 0; i < 9; i++) if (text.charCodeAt(at + i) !== VERSION_11.charCodeAt(i)) return false;
+  return true;
+}
+const VERSION_11 = ' HTTP/1.1';
+
+/** Is text[start, end) an origin-form target (a slash, then visible ASCII only)? */
+function isOriginForm(text: string, start: number, end: number): boolean {
+  if (text.charCodeAt(start) !== 47) return false;
+  for (let i = start + 1; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 export interface SimpleRequest {
   method: string;
   url: string;
   host: string;
-  /** [name, value, …] as received */
-  raw: string[];
-}
-
-function hasToken(value: string, token: string): boolean {
-  if (!value.includes(',')) return value.trim().toLowerCase() === token;
-  for (const part of value.split(',')) if (part.trim().toLowerCase() === token) return true;
-  return false;
-}
-
-/** Trims spaces and tabs (String#trim would also take latin1 0xA0 off a value). */
-function trimOws(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
-  return a === 0 && b === s.length ? s : s.slice(a, b);
+  /** the last X-Request-ID received, if any */
+  requestId: string | undefined;
+  /**
+   * the header lines for the endpoint, each ending in CRLF, as received: all but Host, the connection-level
+   * ones, X-Forwarded-*, X-Real-IP and X-Request-ID (the proxy writes those)
+   */
+  lines: string;
 }
 
 /**
- * A request head (without the blank line) the fast path serves: HTTP/1.1, origin-form target, one Host,
- * no body (no Transfer-Encoding, Content-Length absent or 0), no Expect / Upgrade / `Connection: close`,
- * well-formed header lines. undefined: Node's server takes the connection (and answers 400 when it is malformed).
+ * A request head the fast path serves: HTTP/1.1, origin-form target, one Host, no body (no
+ * Transfer-Encoding, Content-Length absent or 0), no Expect / Upgrade / `Connection: close`, well-formed
+ * header lines. `text`: the head without the blank line (a CRLF ending its last line is optional).
+ * undefined: Node's server takes the connection (and answers 400 when it is malformed).
  */
 export function parseSimpleHead(text: string): SimpleRequest | undefined {
-  let eol = text.indexOf('\r\n');
-  if (eol < 0) eol = text.length;
-  const rl = text.slice(0, eol);
-  const sp1 = rl.indexOf(' ');
-  const sp2 = rl.lastIndexOf(' ');
-  if (sp1 <= 0 || sp2 <= sp1 || rl.length - sp2 !== 9 || !rl.endsWith(' HTTP/1.1')) return undefined;
-  const method = rl.slice(0, sp1);
-  const url = rl.slice(sp1 + 1, sp2);
-  if (!TOKEN.test(method) || method === 'CONNECT' || !TARGET.test(url)) return undefined;
-  const raw: string[] = [];
+  if (!text.endsWith('\r\n')) text += '\r\n';
+  const eol = text.indexOf('\r\n');
+  const sp1 = text.indexOf(' ');
+  const sp2 = eol - 9;
+  if (sp1 <= 0 || sp2 <= sp1 || !isVersion11(text, sp2)) return undefined;
+  const method = text.slice(0, sp1);
+  if (!(method === 'GET' || method === 'HEAD' || (TOKEN.test(method) && method !== 'CONNECT')) || !isOriginForm(text, sp1 + 1, sp2)) return undefined;
+  const url = text.slice(sp1 + 1, sp2);
+  HEADER_LINES.lastIndex = eol + 2;
+  if (!HEADER_LINES.test(text)) return undefined;
   let host: string | undefined;
+  let requestId: string | undefined;
   let length = false;
+  // the lines passed on: runs of `text` between the lines left out
+  let lines = '';
+  let keepFrom = eol + 2;
   for (let start = eol + 2; start < text.length; ) {
-    let end = text.indexOf('\r\n', start);
-    if (end < 0) end = text.length;
-    const line = text.slice(start, end);
+    const end = text.indexOf('\r\n', start);
+    const colon = text.indexOf(':', start);
+    const lineStart = start;
     start = end + 2;
-    if (CTL.test(line)) return undefined;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return undefined;
-    const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) return undefined;
-    const value = trimOws(line.slice(colon + 1));
-    const n = name.length;
-    if (n === 4 || n === 6 || n === 7 || n === 10 || n === 14 || n === 17) {
-      const lower = name.toLowerCase();
-      if (lower === 'host') {
-        if (host !== undefined) return undefined;
-        host = value;
-      } else if (lower === 'content-length') {
-        if (length || value !== '0') return undefined;
-        length = true;
-      } else if (lower === 'transfer-encoding' || lower === 'expect' || lower === 'upgrade') return undefined;
-      else if (lower === 'connection' && (hasToken(value, 'close') || hasToken(value, 'upgrade'))) return undefined;
+    const n = colon - lineStart;
+    let drop = false;
+    switch (n) {
+      case 4:
+        if (isName(text, lineStart, colon, 'host')) {
+          if (host !== undefined) return undefined;
+          host = trimmed(text, colon + 1, end);
+          drop = true;
+        }
+        break;
+      case 14:
+        if (isName(text, lineStart, colon, 'content-length')) {
+          if (length || decimal(text, colon + 1, end) !== 0) return undefined;
+          length = true;
+        }
+        break;
+      case 10:
+        if (isName(text, lineStart, colon, 'connection')) {
+          if (hasToken(text, colon + 1, end, 'close') || hasToken(text, colon + 1, end, 'upgrade')) return undefined;
+          drop = true;
+        } else drop = isName(text, lineStart, colon, 'keep-alive');
+        break;
+      case 17:
+        if (isName(text, lineStart, colon, 'transfer-encoding')) return undefined;
+        break;
+      case 6:
+        if (isName(text, lineStart, colon, 'expect')) return undefined;
+        break;
+      case 7:
+        if (isName(text, lineStart, colon, 'upgrade')) return undefined;
+        drop = isName(text, lineStart, colon, 'trailer');
+        break;
+      case 2:
+        drop = isName(text, lineStart, colon, 'te');
+        break;
+      case 9:
+        drop = isName(text, lineStart, colon, 'x-real-ip');
+        break;
+      case 16:
+        drop = isName(text, lineStart, colon, 'proxy-connection');
+        break;
+      case 18:
+        drop = isName(text, lineStart, colon, 'proxy-authenticate');
+        break;
+      case 19:
+        drop = isName(text, lineStart, colon, 'proxy-authorization');
+        break;
     }
-    raw.push(name, value);
+    if (n === 12 && isName(text, lineStart, colon, 'x-request-id')) {
+      requestId = trimmed(text, colon + 1, end);
+      drop = true;
+    } else if (n >= 12 && !drop && isName(text, lineStart, lineStart + 12, 'x-forwarded-')) drop = true;
+    if (drop) {
+      if (lineStart > keepFrom) lines += text.slice(keepFrom, lineStart);
+      keepFrom = start;
+    }
   }
   if (host === undefined) return undefined;
-  return { method, url, host, raw };
+  if (keepFrom < text.length) lines = keepFrom === eol + 2 ? text.slice(keepFrom) : lines + text.slice(keepFrom);
+  return { method, url, host, requestId, lines };
 }
 
 let dateValue = '';
@@ -106,6 +157,8 @@ export interface FrontEndOptions {
   listenerPort: () => number;
   /** idle keep-alive connections close after this long (ms) */
   keepAliveTimeoutMs: number;
+  /** a request head still incomplete after this long (ms) gets 408 (default HEAD_TIMEOUT_MS) */
+  headTimeoutMs?: number;
   /** takes over a connection; `socket` has the unserved bytes unshifted */
   handOff(socket: Socket): void;
 }
@@ -118,31 +171,82 @@ export interface FrontEnd {
   destroyAll(): void;
 }
 
+/**
+ * Timeouts without a timer per socket (refreshing one on every read and write costs): a sweep every `ms`
+ * counts ticks; connections note the tick of their last traffic and of the start of an incomplete head.
+ */
+interface Clock {
+  tick: number;
+  idleTicks: number;
+  headTicks: number;
+}
+
 export function frontEnd(opts: FrontEndOptions): FrontEnd {
   const connections = new Set<Socket>();
+  const live = new Set<FastConnection>();
   const keepAliveHeader = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(opts.keepAliveTimeoutMs / 1000)}\r\n`;
+  const headTimeoutMs = opts.headTimeoutMs ?? HEAD_TIMEOUT_MS;
+  const sweepMs = Math.max(5, Math.min(1000, Math.floor(Math.min(opts.keepAliveTimeoutMs, headTimeoutMs) / 4)));
+  const clock: Clock = { tick: 1, idleTicks: Math.ceil(opts.keepAliveTimeoutMs / sweepMs), headTicks: Math.ceil(headTimeoutMs / sweepMs) };
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    clock.tick++;
+    for (const c of live) c.sweep();
+    if (live.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
+  const shared: Shared = { opts, connections, live, keepAliveHeader, clock };
   return {
     connections,
     accept(socket) {
       connections.add(socket);
-      new FastConnection(socket, opts, connections, keepAliveHeader);
+      live.add(new FastConnection(socket, shared));
+      sweeper ??= setInterval(sweep, sweepMs).unref();
     },
     destroyAll() {
       for (const s of connections) s.destroy();
       connections.clear();
+      live.clear();
     },
   };
 }
 
+interface Shared {
+  opts: FrontEndOptions;
+  connections: Set<Socket>;
+  live: Set<FastConnection>;
+  keepAliveHeader: string;
+  clock: Clock;
+}
+
+/** The last routing decision of a connection, reused while the table, host, target and backend are the same. */
+interface CachedRoute {
+  table: RouteTable;
+  host: string;
+  url: string;
+  httpsPort: number | undefined;
+  target: Target;
+  backend: Extract<ResolvedBackend, { ok: true }>;
+}
+
 class FastConnection {
   private buf: Buffer | undefined;
-  /** when the incomplete head in buf started arriving (0: none) */
+  /** the tick when the incomplete head in buf started arriving (0: none) */
   private headSince = 0;
+  /** the tick of the last request read or answer finished */
+  private seen: number;
   private busy = false;
   private handle: UpstreamRequest | undefined;
   private gone = false;
   /** the client finished sending (half-close): answer what it sent, then end */
   private ending = false;
+  private readonly remote: string;
+  private route: CachedRoute | undefined;
+  /** the X-Real-IP / X-Forwarded-* lines and the blank line, for `blockHost` */
+  private block = '';
+  private blockHost: string | undefined;
   private readonly onEnd = () => {
     this.ending = true;
     this.next();
@@ -161,33 +265,46 @@ class FastConnection {
     this.next();
   };
   private drainWaited = false;
-  private readonly onTimeout = () => {
-    if (!this.busy) this.socket.destroy();
-  };
 
   constructor(
     private readonly socket: Socket,
-    private readonly opts: FrontEndOptions,
-    private readonly connections: Set<Socket>,
-    private readonly keepAliveHeader: string,
+    private readonly shared: Shared,
   ) {
-    socket.setTimeout(opts.keepAliveTimeoutMs);
+    this.seen = shared.clock.tick;
+    this.remote = socket.remoteAddress ?? '';
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
-    socket.on('timeout', this.onTimeout);
+  }
+
+  /** @internal the periodic check of the timeouts */
+  sweep(): void {
+    if (this.busy) return;
+    const { clock } = this.shared;
+    if (!this.gone && this.headSince && clock.tick - this.headSince > clock.headTicks) this.headTimedOut();
+    else if (clock.tick - this.seen > clock.idleTicks) this.socket.destroy();
+  }
+
+  private headTimedOut(): void {
+    this.gone = true;
+    this.buf = undefined;
+    const s = this.socket;
+    s.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n', () => s.destroy());
   }
 
   private closed(): void {
     this.gone = true;
-    this.connections.delete(this.socket);
+    this.shared.connections.delete(this.socket);
+    this.shared.live.delete(this);
     const h = this.handle;
     this.handle = undefined;
     h?.abort();
   }
 
   private data(d: Buffer): void {
+    if (this.gone) return;
+    this.seen = this.shared.clock.tick;
     this.buf = this.buf ? Buffer.concat([this.buf, d]) : d;
     if (this.busy) {
       // pipelined requests wait for the one in flight
@@ -211,12 +328,11 @@ class FastConnection {
     s.off('end', this.onEnd);
     s.off('error', this.onError);
     s.off('close', this.onClose);
-    s.off('timeout', this.onTimeout);
-    s.setTimeout(0);
-    this.connections.delete(s);
+    this.shared.connections.delete(s);
+    this.shared.live.delete(this);
     if (this.buf) s.unshift(this.buf);
     this.buf = undefined;
-    this.opts.handOff(s);
+    this.shared.opts.handOff(s);
     if (s.isPaused()) s.resume();
   }
 
@@ -228,38 +344,58 @@ class FastConnection {
       if (this.ending) this.socket.end();
       return;
     }
-    const at = buf.indexOf(CRLFCRLF);
+    // the head is searched as text (a head is mostly in the first 512 bytes), which it is parsed as anyway
+    const first = buf.toString('latin1', 0, Math.min(buf.length, TEXT_SEARCH));
+    let at = first.indexOf('\r\n\r\n');
+    if (at < 0 && buf.length > first.length) at = buf.indexOf(CRLFCRLF, first.length - 3);
     if (at < 0) {
       if (buf.length > MAX_HEAD_BYTES || this.ending) return this.handOff();
-      const now = Date.now();
-      if (!this.headSince) this.headSince = now;
-      else if (now - this.headSince > HEAD_TIMEOUT_MS) this.socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+      const { clock } = this.shared;
+      if (!this.headSince) this.headSince = clock.tick;
+      else if (clock.tick - this.headSince > clock.headTicks) this.headTimedOut();
       return;
     }
     this.headSince = 0;
-    const req = at <= MAX_HEAD_BYTES ? parseSimpleHead(buf.toString('latin1', 0, at)) : undefined;
+    const req = at <= MAX_HEAD_BYTES ? parseSimpleHead(at + 2 <= first.length ? first.slice(0, at + 2) : buf.toString('latin1', 0, at + 2)) : undefined;
     if (!req) return this.handOff();
-    const { ctx } = this.opts;
-    let d;
-    try {
-      d = decide(ctx, req.url, 'http', req.host);
-    } catch {
-      return this.handOff();
-    }
-    // pages (404, 503, redirects) are Node's server's to write
-    if (d.kind !== 'proxy') return this.handOff();
+    const route = this.routeOf(req);
+    if (!route) return this.handOff();
     this.buf = at + 4 < buf.length ? buf.subarray(at + 4) : undefined;
     this.busy = true;
     // pipelined bytes wait for this answer: read no more (nor the end of the stream, which would make a later
     // hand-off to Node's server impossible) until it is done
     if (this.buf) this.socket.pause();
-    const head = requestHead(req.method, d.target.path, req.raw, this.socket.remoteAddress ?? '', 'http', req.host, this.opts.listenerPort());
-    this.send(d.target, d.backend, head, req.method === 'HEAD', Math.min(d.backend.endpoints.length, 3) + 1);
+    if (req.host !== this.blockHost) {
+      this.blockHost = req.host;
+      const { remote } = this;
+      this.block = `X-Real-IP: ${remote}\r\nX-Forwarded-For: ${remote}\r\nX-Forwarded-Host: ${req.host}\r\nX-Forwarded-Port: ${this.shared.opts.listenerPort()}\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Scheme: http\r\n\r\n`;
+    }
+    const head = `${req.method} ${route.target.path} HTTP/1.1\r\nHost: ${req.host}\r\n${req.lines}X-Request-ID: ${req.requestId ?? requestID()}\r\n${this.block}`;
+    this.send(route.target, route.backend, head, req.method === 'HEAD', Math.min(route.backend.endpoints.length, 3) + 1);
+  }
+
+  /** Where the request goes: the last decision when nothing it depends on changed; undefined: Node's server answers (a page). */
+  private routeOf(req: SimpleRequest): CachedRoute | undefined {
+    const { ctx } = this.shared.opts;
+    const table = ctx.table();
+    const httpsPort = ctx.httpsPort();
+    const r = this.route;
+    if (r && r.table === table && r.url === req.url && r.host === req.host && r.httpsPort === httpsPort && ctx.resolve(r.target.ref) === r.backend) return r;
+    let d;
+    try {
+      d = decide(ctx, req.url, 'http', req.host);
+    } catch {
+      return undefined;
+    }
+    // pages (404, 503, redirects) are Node's server's to write
+    if (d.kind !== 'proxy') return undefined;
+    return (this.route = { table, host: req.host, url: req.url, httpsPort, target: d.target, backend: d.backend });
   }
 
   private done(): void {
     this.handle = undefined;
     this.busy = false;
+    this.seen = this.shared.clock.tick;
     // a client that does not read its answers gets no more of them (as Node's server does)
     if (this.socket.writableNeedDrain) {
       this.socket.pause();
@@ -274,7 +410,7 @@ class FastConnection {
 
   private send(t: Target, backend: Extract<ResolvedBackend, { ok: true }>, head: string, headRequest: boolean, attemptsLeft: number): void {
     const ex = new Exchange(this, t, backend, head, headRequest, attemptsLeft);
-    this.handle = this.opts.up.pool.request(ex.ep, head, headRequest, ex);
+    this.handle = this.shared.opts.up.pool.request(ex.ep, head, headRequest, ex);
   }
 
   /** @internal the exchange in progress ended; `sent`: something of its answer went out */
@@ -306,33 +442,9 @@ class FastConnection {
     h?.abort();
   }
 
-  /** The response head for the client; undefined when the endpoint's head cannot be passed on. */
   /** @internal */
-  responseHead(h: UpstreamHead, headRequest: boolean): { head: string; chunked: boolean } | undefined {
-    if (h.reason !== '' && CTL.test(h.reason)) return undefined;
-    const headers = h.headers;
-    let head = `HTTP/1.1 ${h.status} ${h.reason || reasonOf(h.status)}\r\n`;
-    let length = false;
-    let date = false;
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i];
-      const value = headers[i + 1];
-      const n = name.length;
-      // connection-level headers (as responseHeaders drops them), by length first: 10, 16, 17
-      if (n === 10 || n === 16 || n === 17) {
-        const lower = name.toLowerCase();
-        if (lower === 'connection' || lower === 'keep-alive' || lower === 'transfer-encoding' || lower === 'proxy-connection') continue;
-      }
-      if (!TOKEN.test(name) || CTL.test(value)) return undefined;
-      if (n === 14 && name.toLowerCase() === 'content-length') length = true;
-      else if (n === 4 && name.toLowerCase() === 'date') date = true;
-      head += `${name}: ${value}\r\n`;
-    }
-    if (!date) head += `Date: ${httpDate()}\r\n`;
-    const bodiless = headRequest || h.status === 204 || h.status === 304;
-    const chunked = !bodiless && !length;
-    if (chunked) head += 'Transfer-Encoding: chunked\r\n';
-    return { head: `${head}${this.keepAliveHeader}\r\n`, chunked };
+  get keepAliveHeader(): string {
+    return this.shared.keepAliveHeader;
   }
 
   /** The endpoint failed: an error page if nothing was sent yet, else the connection ends. */
@@ -343,7 +455,7 @@ class FastConnection {
       e.code === 'ETIMEDOUT' ? [504, `Service ${svc} did not answer in time (${ep.host}:${ep.port}).`] : [502, `Service ${svc}: ${ep.host}:${ep.port}: ${e.code ?? e.message}.`];
     const body = page(status, detail);
     this.socket.write(
-      `HTTP/1.1 ${status} ${reasonOf(status)}\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nDate: ${httpDate()}\r\n${this.keepAliveHeader}\r\n${body}`,
+      `HTTP/1.1 ${status} ${reasonOf(status)}\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nDate: ${httpDate()}\r\n${this.shared.keepAliveHeader}\r\n${body}`,
     );
     this.done();
   }
@@ -368,14 +480,15 @@ class Exchange implements UpstreamExchange {
     this.ep = pickEndpoint(backend);
   }
 
+  /** Holds the response head for the client (sent with the first piece of the body); the endpoint's header lines are checked already. */
   onHead(h: UpstreamHead): void {
-    const built = this.conn.responseHead(h, this.headRequest);
-    if (built === undefined) {
+    if (h.reason !== '' && CTL.test(h.reason)) {
       this.conn.abortUpstream();
       return this.conn.ended(this, Object.assign(new Error('upstream sent an invalid header'), { code: 'EPROTO' }), false);
     }
-    this.pendingHead = built.head;
-    this.chunked = built.chunked;
+    const bodiless = this.headRequest || h.status === 204 || h.status === 304;
+    this.chunked = !bodiless && !h.hasLength;
+    this.pendingHead = `HTTP/1.1 ${h.status} ${h.reason || reasonOf(h.status)}\r\n${h.lines}${h.hasDate ? '' : `Date: ${httpDate()}\r\n`}${this.chunked ? 'Transfer-Encoding: chunked\r\n' : ''}${this.conn.keepAliveHeader}\r\n`;
   }
 
   onData(chunk: Buffer): void {
@@ -405,7 +518,8 @@ class Exchange implements UpstreamExchange {
       else {
         const b = Buffer.allocUnsafe(prefix.length + body.length + suffix.length);
         let o = b.write(prefix, 0, 'latin1');
-        o += body.copy(b, o);
+        b.set(body, o);
+        o += body.length;
         if (suffix) b.write(suffix, o, 'latin1');
         out = b;
       }

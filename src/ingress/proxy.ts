@@ -109,7 +109,7 @@ export function decide(ctx: ProxyContext, url: string, scheme: Scheme, hostHeade
 // request IDs (32 hex digits, like nginx's $request_id) cut from one random block: a crypto call per request costs
 let idPool = '';
 let idAt = 0;
-function requestID(): string {
+export function requestID(): string {
   if (idAt + 32 > idPool.length) {
     idPool = randomBytes(2048).toString('hex');
     idAt = 0;

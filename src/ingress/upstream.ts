@@ -4,6 +4,7 @@
 // Responses are read with `onread` into one shared buffer (no stream machinery per read): the pieces
 // handed to an exchange are only valid during the call.
 import { connect, type Socket } from 'node:net';
+import { decimal, hasToken, HEADER_LINES, isName } from './http1.js';
 
 export interface UpstreamEndpoint {
   host: string;
@@ -13,8 +14,38 @@ export interface UpstreamEndpoint {
 export interface UpstreamHead {
   status: number;
   reason: string;
-  /** raw [name, value, …] as received */
-  headers: string[];
+  /**
+   * the header lines as received, each ending in CRLF, less the connection-level ones (Connection,
+   * Keep-Alive, Transfer-Encoding, Proxy-Connection); every name is a token and no value has a control character
+   */
+  lines: string;
+  /** a Content-Length / Date header is among `lines` */
+  hasLength: boolean;
+  hasDate: boolean;
+  /** `lines` as [name, value, …] */
+  readonly headers: string[];
+}
+
+class Head implements UpstreamHead {
+  private parsed: string[] | undefined;
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly lines: string,
+    readonly hasLength: boolean,
+    readonly hasDate: boolean,
+  ) {}
+  get headers(): string[] {
+    if (this.parsed) return this.parsed;
+    const out: string[] = [];
+    for (let start = 0; start < this.lines.length; ) {
+      const end = this.lines.indexOf('\r\n', start);
+      const colon = this.lines.indexOf(':', start);
+      out.push(this.lines.slice(start, colon), this.lines.slice(colon + 1, end).trim());
+      start = end + 2;
+    }
+    return (this.parsed = out);
+  }
 }
 
 /** What one request hears back; exactly one of onEnd / onError is called, last. */
@@ -44,6 +75,7 @@ export interface UpstreamPoolOptions {
 
 const MAX_HEAD_BYTES = 64 * 1024;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const TEXT_SEARCH = 512;
 /** every connection reads into this (reads run one at a time, and nothing keeps a view past its callback) */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
@@ -60,13 +92,6 @@ const enum State {
 
 const error = (message: string, code: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
 
-/** Does a comma-separated header value hold `token` (case-insensitive)? */
-function hasToken(value: string, token: string): boolean {
-  if (!value.includes(',')) return value.trim().toLowerCase() === token;
-  for (const part of value.split(',')) if (part.trim().toLowerCase() === token) return true;
-  return false;
-}
-
 class Conn {
   readonly socket: Socket;
   private ex: UpstreamExchange | undefined;
@@ -78,13 +103,15 @@ class Conn {
   private answered = false;
   private served = 0;
   idle = false;
+  /** the pool's sweep tick at the last traffic */
+  seen: number;
 
   constructor(
     private readonly pool: UpstreamPool,
     readonly key: string,
     ep: UpstreamEndpoint,
-    timeoutMs: number,
   ) {
+    this.seen = pool.tick;
     this.socket = connect({
       host: ep.host,
       port: ep.port,
@@ -92,18 +119,20 @@ class Conn {
       onread: {
         buffer: READ_BUFFER,
         callback: (n) => {
+          this.seen = this.pool.tick;
           this.onData(READ_BUFFER.subarray(0, n));
           return true;
         },
       },
     });
-    this.socket.setTimeout(timeoutMs);
     this.socket.on('error', (e: NodeJS.ErrnoException) => this.fail(e));
     this.socket.on('close', () => this.onClose());
-    this.socket.on('timeout', () => {
-      if (this.ex) this.fail(error('upstream timed out', 'ETIMEDOUT'));
-      this.socket.destroy();
-    });
+  }
+
+  /** @internal no traffic for the pool's timeout */
+  timedOut(): void {
+    if (this.ex) this.fail(error('upstream timed out', 'ETIMEDOUT'));
+    this.socket.destroy();
   }
 
   start(ex: UpstreamExchange, head: string, headRequest: boolean): void {
@@ -113,6 +142,7 @@ class Conn {
     this.keepAlive = true;
     this.answered = false;
     this.pending = undefined;
+    this.seen = this.pool.tick;
     this.socket.write(head, 'latin1');
   }
 
@@ -163,11 +193,10 @@ class Conn {
     ex.onEnd(last);
   }
 
-  /** Parses the status line and headers; false when the response is not HTTP/1.x. */
+  /** Parses the status line and headers (`text`: up to and with the CRLF of the last line); false when the response is not HTTP/1.x. */
   private parseHead(text: string): boolean {
     // the status line: HTTP/1.x, three digits, then nothing or a space and a reason without CR / LF
-    let eol = text.indexOf('\r\n');
-    if (eol < 0) eol = text.length;
+    const eol = text.indexOf('\r\n');
     const minor = text.charCodeAt(7);
     if (eol < 12 || !text.startsWith('HTTP/1.') || (minor !== 48 && minor !== 49) || text.charCodeAt(8) !== 32) return false;
     let status = 0;
@@ -179,37 +208,56 @@ class Conn {
     if (eol > 12 && text.charCodeAt(12) !== 32) return false;
     const reason = eol > 13 ? text.slice(13, eol) : '';
     if (reason.includes('\r') || reason.includes('\n')) return false;
-    const headers: string[] = [];
+    HEADER_LINES.lastIndex = eol + 2;
+    if (!HEADER_LINES.test(text)) return false;
     let length = -1;
     let chunked = false;
     let close = minor === 48;
+    let date = false;
+    // the lines passed on: runs of `text` between the connection-level lines left out
+    let lines = '';
+    let keepFrom = eol + 2;
     for (let start = eol + 2; start < text.length; ) {
-      let end = text.indexOf('\r\n', start);
-      if (end < 0) end = text.length;
-      const line = text.slice(start, end);
+      const end = text.indexOf('\r\n', start);
+      const colon = text.indexOf(':', start);
+      const lineStart = start;
       start = end + 2;
-      const colon = line.indexOf(':');
-      if (colon <= 0 || line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) return false;
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
-      // only content-length (14), transfer-encoding (17) and connection (10) matter here
-      const n = name.length;
-      if (n === 14 || n === 17 || n === 10) {
-        const lower = name.toLowerCase();
-        if (lower === 'content-length') {
-          const v = Number(value);
-          if (!/^\d+$/.test(value) || (length >= 0 && length !== v)) return false;
-          length = v;
-        } else if (lower === 'transfer-encoding') {
-          chunked = hasToken(value, 'chunked');
-          if (!chunked) close = true;
-        } else if (lower === 'connection') {
-          if (hasToken(value, 'close')) close = true;
-          else if (hasToken(value, 'keep-alive')) close = false;
-        }
+      let drop = false;
+      switch (colon - lineStart) {
+        case 14:
+          if (isName(text, lineStart, colon, 'content-length')) {
+            const v = decimal(text, colon + 1, end);
+            if (v < 0 || (length >= 0 && length !== v)) return false;
+            length = v;
+          }
+          break;
+        case 4:
+          if (isName(text, lineStart, colon, 'date')) date = true;
+          break;
+        case 17:
+          if (isName(text, lineStart, colon, 'transfer-encoding')) {
+            chunked = hasToken(text, colon + 1, end, 'chunked');
+            if (!chunked) close = true;
+            drop = true;
+          }
+          break;
+        case 10:
+          if (isName(text, lineStart, colon, 'connection')) {
+            if (hasToken(text, colon + 1, end, 'close')) close = true;
+            else if (hasToken(text, colon + 1, end, 'keep-alive')) close = false;
+            drop = true;
+          } else drop = isName(text, lineStart, colon, 'keep-alive');
+          break;
+        case 16:
+          drop = isName(text, lineStart, colon, 'proxy-connection');
+          break;
       }
-      headers.push(name, value);
+      if (drop) {
+        if (lineStart > keepFrom) lines += text.slice(keepFrom, lineStart);
+        keepFrom = start;
+      }
     }
+    if (keepFrom < text.length) lines = keepFrom === eol + 2 ? text.slice(keepFrom) : lines + text.slice(keepFrom);
     // both framings at once: a proxy passing either on could desync its client (RFC 9112 6.3)
     if (chunked && length >= 0) return false;
     if (status >= 100 && status < 200) {
@@ -229,7 +277,7 @@ class Conn {
       this.keepAlive = false;
       this.state = State.UntilClose;
     }
-    this.ex!.onHead({ status, reason, headers });
+    this.ex!.onHead(new Head(status, reason, lines, length >= 0, date));
     return true;
   }
 
@@ -255,7 +303,10 @@ class Conn {
       switch (this.state) {
         case State.Head: {
           const buf = this.pending ? Buffer.concat([this.pending, d]) : d;
-          const at = buf.indexOf(CRLFCRLF);
+          // the head is searched as text (a head is mostly in the first 512 bytes), which it is needed as anyway
+          const first = buf.toString('latin1', 0, Math.min(buf.length, TEXT_SEARCH));
+          let at = first.indexOf('\r\n\r\n');
+          if (at < 0 && buf.length > first.length) at = buf.indexOf(CRLFCRLF, first.length - 3);
           if (at < 0) {
             if (buf.length > MAX_HEAD_BYTES) return this.fail(error('upstream sent too big a header', 'EPROTO'));
             this.pending = buf === d ? Buffer.from(d) : buf;
@@ -263,7 +314,8 @@ class Conn {
           }
           this.pending = undefined;
           d = buf.subarray(at + 4);
-          if (!this.parseHead(buf.toString('latin1', 0, at))) return this.fail(error('upstream sent an invalid response', 'EPROTO'));
+          const text = at + 2 <= first.length ? first.slice(0, at + 2) : buf.toString('latin1', 0, at + 2);
+          if (!this.parseHead(text)) return this.fail(error('upstream sent an invalid response', 'EPROTO'));
           if (!this.ex) return;
           if ((this.state as State) === State.Done) return this.finish(undefined, d.length > 0);
           break;
@@ -345,18 +397,41 @@ class Handle implements UpstreamRequest {
 /** Idle connections per endpoint, most recently used first out. */
 export class UpstreamPool {
   private readonly idle = new Map<string, Conn[]>();
-  private readonly timeoutMs: number;
+  private readonly keys = new WeakMap<UpstreamEndpoint, string>();
+  /** every open connection, for the timeout sweep */
+  private readonly all = new Set<Conn>();
   private readonly maxIdle: number;
   private closed = false;
+  /**
+   * Timeouts without a timer per socket (refreshing one on every read and write costs): a sweep every
+   * `sweepMs` counts ticks, connections note the tick of their last traffic.
+   */
+  private readonly sweepMs: number;
+  private readonly limitTicks: number;
+  private sweeper: NodeJS.Timeout | undefined;
+  /** @internal */
+  tick = 0;
 
   constructor(opts: UpstreamPoolOptions = {}) {
-    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    const timeoutMs = opts.timeoutMs ?? 60_000;
     this.maxIdle = opts.maxIdlePerEndpoint ?? 512;
+    this.sweepMs = Math.max(5, Math.min(1000, Math.floor(timeoutMs / 4)));
+    this.limitTicks = Math.ceil(timeoutMs / this.sweepMs);
+  }
+
+  private sweep(): void {
+    this.tick++;
+    for (const c of this.all) if (this.tick - c.seen > this.limitTicks) c.timedOut();
+    if (this.all.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   /** Sends `head` (request line, headers, blank line; no body) to the endpoint. */
   request(ep: UpstreamEndpoint, head: string, headRequest: boolean, ex: UpstreamExchange): UpstreamRequest {
-    const key = `${ep.host}|${ep.port}`;
+    let key = this.keys.get(ep);
+    if (key === undefined) this.keys.set(ep, (key = `${ep.host}|${ep.port}`));
     let conn: Conn | undefined;
     const list = this.idle.get(key);
     while (list?.length) {
@@ -367,7 +442,11 @@ export class UpstreamPool {
         break;
       }
     }
-    conn ??= new Conn(this, key, ep, this.timeoutMs);
+    if (!conn) {
+      conn = new Conn(this, key, ep);
+      this.all.add(conn);
+      this.sweeper ??= setInterval(() => this.sweep(), this.sweepMs).unref();
+    }
     conn.start(ex, head, headRequest);
     return conn.handle(ex);
   }
@@ -383,6 +462,7 @@ export class UpstreamPool {
 
   /** @internal a connection that closed */
   forget(c: Conn): void {
+    this.all.delete(c);
     if (!c.idle) return;
     c.idle = false;
     const list = this.idle.get(c.key);

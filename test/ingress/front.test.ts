@@ -8,15 +8,42 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { after, before, describe, it } from 'node:test';
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { frontEnd, MAX_HEAD_BYTES, parseSimpleHead, type FrontEnd } from '../../src/ingress/front.js';
-import { handleRequest, upstreams, type ProxyContext, type Upstreams } from '../../src/ingress/proxy.js';
+import { handleRequest, upstreams, type ProxyContext, type ResolvedBackend, type Upstreams } from '../../src/ingress/proxy.js';
 import { buildRouteTable } from '../../src/ingress/routing.js';
 
 describe('ingress fast path: request heads', () => {
   const ok = 'GET /a?b=1 HTTP/1.1\r\nHost: x.test\r\nUser-Agent: t\r\nContent-Length: 0\r\nConnection: keep-alive';
   it('takes a bodiless HTTP/1.1 request and keeps its headers in order', () => {
     const r = parseSimpleHead(ok);
-    assert.deepEqual(r, { method: 'GET', url: '/a?b=1', host: 'x.test', raw: ['Host', 'x.test', 'User-Agent', 't', 'Content-Length', '0', 'Connection', 'keep-alive'] });
+    assert.deepEqual(r, { method: 'GET', url: '/a?b=1', host: 'x.test', requestId: undefined, lines: 'User-Agent: t\r\nContent-Length: 0\r\n' });
     assert.equal(parseSimpleHead('GET / HTTP/1.1\r\nHost:   y \t')?.host, 'y');
+  });
+  it('leaves out the headers the proxy writes itself and connection-level ones, keeping the others in order', () => {
+    const head = [
+      'GET / HTTP/1.1',
+      'Accept: */*',
+      'X-Forwarded-For: 6.6.6.6',
+      'Host: x.test',
+      'TE: trailers',
+      'X-Request-ID: one',
+      'Cookie: a=b',
+      'x-forwarded-proto-version: 2',
+      'X-Real-IP: 6.6.6.6',
+      'Proxy-Authorization: Basic x',
+      'Keep-Alive: timeout=5',
+      'Trailer: X',
+      'Connection: keep-alive',
+      'X-Request-ID:  two ',
+      'Accept-Encoding: gzip',
+      'Proxy-Connection: keep-alive',
+      'Content-Type: text/plain',
+      'X-Other: 1',
+    ].join('\r\n');
+    const r = parseSimpleHead(head);
+    assert.equal(r?.host, 'x.test');
+    assert.equal(r?.requestId, 'two');
+    assert.equal(r?.lines, 'Accept: */*\r\nCookie: a=b\r\nAccept-Encoding: gzip\r\nContent-Type: text/plain\r\nX-Other: 1\r\n');
+    assert.equal(parseSimpleHead('GET / HTTP/1.1\r\nHost: x\r\n')?.lines, '');
   });
   it('leaves everything else to Node', () => {
     const bad: Record<string, string> = {
@@ -319,5 +346,168 @@ describe('ingress fast path: proxying', () => {
     front.destroyAll();
     await closed;
     assert.equal(front.connections.size, 0);
+  });
+});
+
+describe('ingress fast path: timeouts', () => {
+  let backend: { server: Server; port: number };
+  let listener: Server;
+  let node: HttpServer;
+  let front: FrontEnd;
+  let up: Upstreams;
+  let port: number;
+  const KEEP_ALIVE_MS = 200;
+  const HEAD_MS = 300;
+
+  before(async () => {
+    backend = await endpoint((path) => {
+      const answer = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+      if (path === '/slow') return undefined;
+      return answer;
+    });
+    // /slow: answered after 3 keep-alive timeouts
+    backend.server.on('connection', (s: Socket) =>
+      s.on('data', (d) => {
+        if (d.toString('latin1').startsWith('GET /slow ')) setTimeout(() => s.destroyed || s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow'), 3 * KEEP_ALIVE_MS);
+      }),
+    );
+    const ing: Ingress = {
+      metadata: { name: 'i', namespace: 'ns', creationTimestamp: '2026-01-01T00:00:00Z' },
+      spec: { ingressClassName: 'timonel', rules: [{ host: 'x.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 's', port: { number: 80 } } } }] } }] },
+    };
+    const table = buildRouteTable([ing]);
+    const ctx: ProxyContext = {
+      table: () => table,
+      resolve: () => ({ ok: true, endpoints: [{ host: '127.0.0.1', port: backend.port }], rr: { next: 0 } }),
+      httpsPort: () => undefined,
+      log: () => {},
+    };
+    up = upstreams();
+    node = createHttpServer();
+    node.on('request', (req, res) => handleRequest(ctx, up, 'http', port, req, res));
+    front = frontEnd({ ctx, up, listenerPort: () => port, keepAliveTimeoutMs: KEEP_ALIVE_MS, headTimeoutMs: HEAD_MS, handOff: (s) => node.emit('connection', s) });
+    listener = createServer({ noDelay: true, allowHalfOpen: true }, (s) => front.accept(s));
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+    port = (listener.address() as AddressInfo).port;
+  });
+
+  after(async () => {
+    front.destroyAll();
+    node.closeAllConnections();
+    await new Promise((r) => listener.close(r));
+    up.pool.destroy();
+    up.agent.destroy();
+    backend.server.close();
+  });
+
+  it('closes a kept-alive connection idle for the keep-alive timeout, not before', async () => {
+    const { socket } = await exchange(port, 'GET /a HTTP/1.1\r\nHost: x.test\r\n\r\n', (g) => g.endsWith('ok'));
+    const t0 = Date.now();
+    const closedAt = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('still open after 3 s')), 3000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve(Date.now());
+      });
+    });
+    assert.ok(closedAt - t0 >= KEEP_ALIVE_MS - 20, `closed after ${closedAt - t0} ms`);
+  });
+
+  it('keeps a connection whose answer takes longer than the keep-alive timeout', async () => {
+    const { got, closed, socket } = await exchange(port, 'GET /slow HTTP/1.1\r\nHost: x.test\r\n\r\n', (g) => g.endsWith('slow'));
+    socket.destroy();
+    assert.equal(closed, false);
+    assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
+  });
+
+  it('answers 408 to a head not complete within the head timeout, and closes', async () => {
+    const t0 = Date.now();
+    // the pieces keep the connection from being idle; the head never ends
+    const s = connect(port, '127.0.0.1');
+    const trickle = setInterval(() => s.write('X-A: b\r\n'), 50);
+    try {
+      const got = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        const timer = setTimeout(() => reject(new Error(`no answer in 3 s: ${buf}`)), 3000);
+        s.on('data', (d) => (buf += d.toString('latin1')));
+        s.on('error', () => {});
+        s.on('close', () => {
+          clearTimeout(timer);
+          resolve(buf);
+        });
+        s.write('GET /a HTTP/1.1\r\nHost: x.test\r\n');
+      });
+      assert.match(got, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+      assert.ok(Date.now() - t0 >= HEAD_MS - 20, `answered after ${Date.now() - t0} ms`);
+    } finally {
+      clearInterval(trickle);
+      s.destroy();
+    }
+  });
+});
+
+describe('ingress fast path: routing changes on a kept-alive connection', () => {
+  let a: { server: Server; port: number };
+  let b: { server: Server; port: number };
+  let listener: Server;
+  let node: HttpServer;
+  let front: FrontEnd;
+  let up: Upstreams;
+  let port: number;
+  const ing: Ingress = {
+    metadata: { name: 'i', namespace: 'ns', creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: { ingressClassName: 'timonel', rules: [{ host: 'x.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 's', port: { number: 80 } } } }] } }] },
+  };
+  let table = buildRouteTable([ing]);
+  let resolved: ResolvedBackend;
+
+  before(async () => {
+    a = await endpoint(() => 'HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nfrom-a\n');
+    b = await endpoint(() => 'HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nfrom-b\n');
+    resolved = { ok: true, endpoints: [{ host: '127.0.0.1', port: a.port }], rr: { next: 0 } };
+    const ctx: ProxyContext = { table: () => table, resolve: () => resolved, httpsPort: () => undefined, log: () => {} };
+    up = upstreams();
+    node = createHttpServer();
+    node.on('request', (req, res) => handleRequest(ctx, up, 'http', port, req, res));
+    front = frontEnd({ ctx, up, listenerPort: () => port, keepAliveTimeoutMs: 5000, handOff: (s) => node.emit('connection', s) });
+    listener = createServer({ noDelay: true, allowHalfOpen: true }, (s) => front.accept(s));
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+    port = (listener.address() as AddressInfo).port;
+  });
+
+  after(async () => {
+    front.destroyAll();
+    node.closeAllConnections();
+    await new Promise((r) => listener.close(r));
+    up.pool.destroy();
+    up.agent.destroy();
+    a.server.close();
+    b.server.close();
+  });
+
+  it('sends the next request where the new endpoints and routes say', async () => {
+    const s = connect(port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d) => (got += d.toString('latin1')));
+    s.on('error', () => {});
+    const ask = async (until: string) => {
+      got = '';
+      s.write('GET /x HTTP/1.1\r\nHost: x.test\r\n\r\n');
+      for (const t0 = Date.now(); !got.includes(until); ) {
+        if (Date.now() - t0 > 3000) throw new Error(`no ${until} in ${JSON.stringify(got)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return got;
+    };
+    try {
+      assert.match(await ask('from-'), /from-a/);
+      assert.match(await ask('from-'), /from-a/);
+      resolved = { ok: true, endpoints: [{ host: '127.0.0.1', port: b.port }], rr: { next: 0 } };
+      assert.match(await ask('from-'), /from-b/);
+      table = buildRouteTable([]);
+      assert.match(await ask('</html>'), /^HTTP\/1\.1 404 Not Found\r\n/);
+    } finally {
+      s.destroy();
+    }
   });
 });

@@ -91,6 +91,10 @@ describe('ingress upstream pool', () => {
           return 'HTTP/1.1 200 OK\r\nConnection: Upgrade, Close\r\nContent-Length: 2\r\n\r\nok';
         case '/silent':
           return undefined;
+        case '/trickle':
+          // a piece every 100 ms, 300 ms in all
+          for (const [i, piece] of ['ab', 'cd', 'ef'].entries()) setTimeout(() => socket.destroyed || socket.write(piece), 100 * (i + 1));
+          return 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n';
         default:
           return 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n';
       }
@@ -202,6 +206,28 @@ describe('ingress upstream pool', () => {
     try {
       const r = await fetchVia(quick, ep.port, '/silent');
       assert.equal(r.error?.code, 'ETIMEDOUT');
+    } finally {
+      quick.destroy();
+    }
+  });
+
+  it('closes an idle connection after the timeout; traffic keeps one open', async () => {
+    const quick = new UpstreamPool({ timeoutMs: 150 });
+    try {
+      const before = ep.connections();
+      const r = await fetchVia(quick, ep.port, '/length');
+      assert.equal(r.body, 'hello world');
+      assert.equal(quick.idleCount, 1);
+      await new Promise((res) => setTimeout(res, 60));
+      assert.equal(quick.idleCount, 1, 'closed before the timeout');
+      const t0 = Date.now();
+      while (quick.idleCount > 0 && Date.now() - t0 < 2000) await new Promise((res) => setTimeout(res, 20));
+      assert.equal(quick.idleCount, 0, 'the idle connection is still open');
+      // an answer arriving in pieces over longer than the timeout is not cut off: each piece is traffic
+      const slow = await fetchVia(quick, ep.port, '/trickle');
+      assert.equal(slow.error, undefined);
+      assert.equal(slow.body, 'abcdef');
+      assert.equal(ep.connections() - before, 2);
     } finally {
       quick.destroy();
     }
