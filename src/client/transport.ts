@@ -425,9 +425,8 @@ class MemorySocket extends Duplex {
   }
 
   private touch(): void {
-    if (!this.timer) return;
-    this.clearTimer();
-    this.arm();
+    // every write of both ends lands here: restart the timer in place rather than making a new one
+    this.timer?.refresh();
   }
   private arm(): void {
     if (this.timeout <= 0 || this.destroyed) return;

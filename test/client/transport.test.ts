@@ -70,6 +70,28 @@ describe('memorySocketPair', () => {
     await closed;
     assert.equal(b.destroyed, true);
   });
+
+  it('times out after inactivity, and traffic either way puts the timeout off', async () => {
+    const [a, b] = memorySocketPair();
+    b.on('data', () => {});
+    a.on('data', () => {});
+    const sock = b as Duplex & { setTimeout(ms: number, cb?: () => void): unknown };
+    // the socket's timer does not hold the process open (as net.Socket's does not)
+    const keepAlive = setTimeout(() => {}, 5000);
+    const t0 = performance.now();
+    let firedAt = 0;
+    const fired = new Promise<void>((resolve) => sock.setTimeout(400, () => ((firedAt = performance.now()), resolve())));
+    // writes from the other end for 300 ms keep it alive
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      a.write('x');
+    }
+    assert.equal(firedAt, 0, 'timed out while traffic flowed');
+    await fired;
+    assert.ok(firedAt - t0 >= 300 + 400 - 20, `fired after ${Math.round(firedAt - t0)} ms`);
+    clearTimeout(keepAlive);
+    a.destroy();
+  });
 });
 
 describe('inProcessTransport', () => {
