@@ -51,7 +51,19 @@ const impersonationAttributes = (user: UserInfo, resource: string, name: string,
  * The user a request acts as: `user` itself, or who the Impersonate-* headers name when `user` may
  * impersonate them. `check` undefined allows every impersonation (AlwaysAllow).
  */
+/** Whether any header starts `Impersonate-` (one look at the raw names; almost no request has one). */
+function mayImpersonate(req: IncomingMessage): boolean {
+  const raw = req.rawHeaders as string[] | undefined;
+  if (!Array.isArray(raw)) return true;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i];
+    if (n.length > 12 && (n.charCodeAt(0) | 0x20) === 105 && n.slice(0, 12).toLowerCase() === 'impersonate-') return true;
+  }
+  return false;
+}
+
 export function impersonatedUser(req: IncomingMessage, user: UserInfo, check?: (a: Attributes) => { allowed: boolean; reason: string }): UserInfo {
+  if (!mayImpersonate(req)) return user;
   const users = headerValues(req, 'impersonate-user');
   const groups = headerValues(req, 'impersonate-group');
   const uids = headerValues(req, 'impersonate-uid');
