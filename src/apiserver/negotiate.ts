@@ -17,7 +17,23 @@ interface MediaRange {
   q: number;
 }
 
-function parseAccept(accept: string): MediaRange[] {
+// Clients send the same few Accept headers again and again: each is parsed once (results only read).
+const parsedAccepts = new Map<string, readonly MediaRange[]>();
+const MAX_PARSED_ACCEPTS = 256;
+
+function parseAccept(accept: string): readonly MediaRange[] {
+  let ranges = parsedAccepts.get(accept);
+  if (!ranges) {
+    ranges = parseAcceptText(accept);
+    if (accept.length <= 512) {
+      if (parsedAccepts.size >= MAX_PARSED_ACCEPTS) parsedAccepts.clear();
+      parsedAccepts.set(accept, ranges);
+    }
+  }
+  return ranges;
+}
+
+function parseAcceptText(accept: string): MediaRange[] {
   const out: MediaRange[] = [];
   for (const part of accept.split(',')) {
     const [type, ...ps] = part.split(';').map((s) => s.trim());
