@@ -175,15 +175,18 @@ export class RestClient {
   ) {}
 
   /** Sends one request; JSON in, parsed JSON out; a non-2xx answer throws ClientStatusError. */
-  async call<R>(method: string, path: string, body?: unknown, contentType = 'application/json', accept = 'application/json'): Promise<R> {
+  /** `discard`: a 2xx answer's body is not read (the result is undefined). */
+  async call<R>(method: string, path: string, body?: unknown, contentType = 'application/json', accept = 'application/json', discard = false): Promise<R> {
     const req: TransportRequest = { method, path, headers: { Accept: accept } };
     if (body !== undefined) {
       req.body = typeof body === 'string' ? body : JSON.stringify(body);
       req.headers!['Content-Type'] = contentType;
     }
     const res = await this.transport.request(req);
+    const ok = res.status >= 200 && res.status <= 299;
+    if (ok && discard) return undefined as R;
     const text = res.body.toString('utf8');
-    if (res.status < 200 || res.status > 299) throw new ClientStatusError(statusFromResponse(res.status, text));
+    if (!ok) throw new ClientStatusError(statusFromResponse(res.status, text));
     if (!text) return undefined as R;
     try {
       return JSON.parse(text) as R;
@@ -324,12 +327,22 @@ export class ResourceClient<T extends MetaObject = KubeObject> {
   }
 
   patch(name: string, type: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<T> {
+    return this.sendPatch<T>(name, type, patch, opts, false);
+  }
+
+  /** A patch whose caller does not read the result (a heartbeat, a status report): the answer is checked, not parsed. */
+  async patchOnly(name: string, type: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<void> {
+    await this.sendPatch<undefined>(name, type, patch, opts, true);
+  }
+
+  private sendPatch<R>(name: string, type: PatchType, patch: unknown, opts: PatchOptions, discard: boolean): Promise<R> {
     const q = query({
       dryRun: opts.dryRun ? 'All' : undefined,
       fieldManager: opts.fieldManager ?? this.fieldManager,
       force: opts.force ? 'true' : undefined,
     });
-    return this.rest.call<T>('PATCH', this.path(name, opts.subresource) + q, typeof patch === 'string' ? patch : JSON.stringify(patch), PATCH_CONTENT_TYPES[type]);
+    const body = typeof patch === 'string' ? patch : JSON.stringify(patch);
+    return this.rest.call<R>('PATCH', this.path(name, opts.subresource) + q, body, PATCH_CONTENT_TYPES[type], undefined, discard);
   }
 
   /** DELETE: the object as it is now (being deleted) or the server's success Status when it is gone. */

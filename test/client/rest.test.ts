@@ -91,6 +91,15 @@ describe('RestClient', () => {
     });
   });
 
+  it('patchOnly applies the patch without handing back the object, and still reports failures', async () => {
+    const cms = rest.resource<ConfigMap>(CONFIGMAPS, 'rest');
+    await cms.create({ metadata: { name: 'quiet' }, data: { a: '1' } });
+    assert.equal(await cms.patchOnly('quiet', 'merge', { data: { a: '2' } }), undefined);
+    assert.equal((await cms.get('quiet')).data?.a, '2');
+    await assert.rejects(cms.patchOnly('missing', 'merge', { data: { a: '2' } }), (e: unknown) => e instanceof ClientStatusError && e.code === 404);
+    await assert.rejects(cms.patchOnly('quiet', 'merge', '{not json'), (e: unknown) => e instanceof ClientStatusError && e.code === 400);
+  });
+
   it('updates a status subresource', async () => {
     const nss = rest.resource<Namespace>(NAMESPACES);
     await nss.create({ metadata: { name: 'status-test' } });

@@ -310,7 +310,7 @@ class Simulator implements SimulatedNodes {
       void this.writes.run(async () => {
         if (this.stopped || !n.live) return;
         try {
-          await this.leaseClient.patch(n.name, 'merge', { spec: { holderIdentity: n.name, renewTime } });
+          await this.leaseClient.patchOnly(n.name, 'merge', { spec: { holderIdentity: n.name, renewTime } });
         } catch (e) {
           if (isNotFound(e)) await this.leaseClient.create(leaseObject(n.name, n.node?.metadata?.uid, now)).catch(() => {});
           else this.log(`simulated node ${n.name}: renewing its lease: ${errText(e)}`);
@@ -417,7 +417,7 @@ class Simulator implements SimulatedNodes {
     }
     const status = statusFor(pod, to, { nodeName: p.node.name, hostIP: p.node.hostIP, podIP: p.podIP, now: nowRFC3339(this.clock.now()) });
     try {
-      await pods.patch(name, 'merge', { status }, { subresource: 'status' });
+      await pods.patchOnly(name, 'merge', { status }, { subresource: 'status' });
     } catch (e) {
       if (isNotFound(e)) return;
       throw e;
