@@ -5,7 +5,7 @@
 // served, to Node's HTTP server for the rest of its life, which answers exactly as before.
 import type { Socket } from 'node:net';
 import { decide, page, pickEndpoint, reasonOf, requestID, retryable, type Endpoint, type ProxyContext, type ResolvedBackend, type Target, type Upstreams } from './proxy.js';
-import { decimal, hasToken, HEADER_LINES, isName, trimmed } from './http1.js';
+import { connectionOptions, decimal, hasToken, HEADER_LINES, isName, trimmed, trimmedRange } from './http1.js';
 import type { RouteTable } from './routing.js';
 import type { UpstreamExchange, UpstreamHead, UpstreamRequest } from './upstream.js';
 
@@ -69,6 +69,8 @@ export function parseSimpleHead(text: string): SimpleRequest | undefined {
   let host: string | undefined;
   let requestId: string | undefined;
   let length = false;
+  /** names the Connection header lists besides keep-alive: left out too */
+  let options: Set<string> | undefined;
   // the lines passed on: runs of `text` between the lines left out
   let lines = '';
   let keepFrom = eol + 2;
@@ -96,6 +98,7 @@ export function parseSimpleHead(text: string): SimpleRequest | undefined {
       case 10:
         if (isName(text, lineStart, colon, 'connection')) {
           if (hasToken(text, colon + 1, end, 'close') || hasToken(text, colon + 1, end, 'upgrade')) return undefined;
+          if (!isName(text, ...trimmedRange(text, colon + 1, end), 'keep-alive')) options = connectionOptions(text.slice(colon + 1, end), options);
           drop = true;
         } else drop = isName(text, lineStart, colon, 'keep-alive');
         break;
@@ -136,7 +139,19 @@ export function parseSimpleHead(text: string): SimpleRequest | undefined {
   }
   if (host === undefined) return undefined;
   if (keepFrom < text.length) lines = keepFrom === eol + 2 ? text.slice(keepFrom) : lines + text.slice(keepFrom);
+  if (options) lines = withoutNamed(lines, options);
   return { method, url, host, requestId, lines };
+}
+
+/** Header lines (each ending in CRLF) less those with a name in `names` (lower case). */
+function withoutNamed(lines: string, names: Set<string>): string {
+  let out = '';
+  for (let start = 0; start < lines.length; ) {
+    const end = lines.indexOf('\r\n', start) + 2;
+    if (!names.has(lines.slice(start, lines.indexOf(':', start)).toLowerCase())) out += lines.slice(start, end);
+    start = end;
+  }
+  return out;
 }
 
 let dateValue = '';

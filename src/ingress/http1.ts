@@ -32,6 +32,26 @@ export function hasToken(text: string, start: number, end: number, token: string
   return false;
 }
 
+/** [start, end) less the spaces and tabs at either end of text[start, end). */
+export function trimmedRange(text: string, start: number, end: number): [number, number] {
+  while (start < end && isOws(text.charCodeAt(start))) start++;
+  while (end > start && isOws(text.charCodeAt(end - 1))) end--;
+  return [start, end];
+}
+
+/**
+ * The header names a Connection value lists (lower case), added to `into`: those headers are for this
+ * connection only (RFC 9110 §7.6.1). Not `close` / `keep-alive`, and never Content-Length (the body's framing).
+ */
+export function connectionOptions(value: string, into: Set<string> | undefined): Set<string> | undefined {
+  for (const part of value.split(',')) {
+    const name = trimmed(part, 0, part.length).toLowerCase();
+    if (name === '' || name === 'close' || name === 'keep-alive' || name === 'content-length') continue;
+    (into ??= new Set()).add(name);
+  }
+  return into;
+}
+
 /** text[start, end) without the spaces and tabs around it. */
 export function trimmed(text: string, start: number, end: number): string {
   while (start < end && isOws(text.charCodeAt(start))) start++;

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { matchRoute, normalizeHost, rewritePath, type Match, type Route, type RouteTable, type ServiceBackendRef } from './routing.js';
+import { connectionOptions } from './http1.js';
 import { UpstreamPool, type UpstreamRequest } from './upstream.js';
 
 export interface Endpoint {
@@ -123,8 +124,10 @@ export function requestID(): string {
 export function forwardedHeaders(raw: string[], remote: string, scheme: Scheme, hostHeader: string, listenerPort: number, upgrade?: string): string[] {
   const out: string[] = ['Host', hostHeader];
   let requestId: string | undefined;
+  let options: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();
+    if (lower === 'connection') options = connectionOptions(raw[i + 1], options);
     if (HOP_BY_HOP.has(lower) || lower.startsWith('x-forwarded-') || lower === 'x-real-ip') continue;
     if (lower === 'x-request-id') {
       requestId = raw[i + 1];
@@ -132,6 +135,8 @@ export function forwardedHeaders(raw: string[], remote: string, scheme: Scheme, 
     }
     out.push(raw[i], raw[i + 1]);
   }
+  // the headers Connection names are for the client's connection only (RFC 9110 §7.6.1)
+  if (options) for (let i = out.length - 2; i >= 2; i -= 2) if (options.has(out[i].toLowerCase())) out.splice(i, 2);
   const port = String(listenerPort);
   out.push('X-Request-ID', requestId ?? requestID(), 'X-Real-IP', remote, 'X-Forwarded-For', remote, 'X-Forwarded-Host', hostHeader);
   out.push('X-Forwarded-Port', port, 'X-Forwarded-Proto', scheme, 'X-Forwarded-Scheme', scheme);

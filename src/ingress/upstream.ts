@@ -4,7 +4,7 @@
 // Responses are read with `onread` into one shared buffer (no stream machinery per read): the pieces
 // handed to an exchange are only valid during the call.
 import { connect, type Socket } from 'node:net';
-import { decimal, hasToken, HEADER_LINES, isName } from './http1.js';
+import { decimal, hasToken, HEADER_LINES, isName, trimmedRange } from './http1.js';
 
 export interface UpstreamEndpoint {
   host: string;
@@ -16,7 +16,8 @@ export interface UpstreamHead {
   reason: string;
   /**
    * the header lines as received, each ending in CRLF, less the connection-level ones (Connection,
-   * Keep-Alive, Transfer-Encoding, Proxy-Connection); every name is a token and no value has a control character
+   * Keep-Alive, Transfer-Encoding, Proxy-Connection) and a repeated Content-Length; every name is a token and no
+   * value has a control character
    */
   lines: string;
   /** a Content-Length / Date header is among `lines` */
@@ -228,6 +229,8 @@ class Conn {
           if (isName(text, lineStart, colon, 'content-length')) {
             const v = decimal(text, colon + 1, end);
             if (v < 0 || (length >= 0 && length !== v)) return false;
+            // the same length again: one line goes on (clients such as Node's refuse two)
+            drop = length >= 0;
             length = v;
           }
           break;
@@ -235,9 +238,11 @@ class Conn {
           if (isName(text, lineStart, colon, 'date')) date = true;
           break;
         case 17:
+          // as nginx: `chunked` alone, once; the client gets the body in the proxy's framing, so another
+          // coding would reach it unannounced
           if (isName(text, lineStart, colon, 'transfer-encoding')) {
-            chunked = hasToken(text, colon + 1, end, 'chunked');
-            if (!chunked) close = true;
+            if (chunked || !isName(text, ...trimmedRange(text, colon + 1, end), 'chunked')) return false;
+            chunked = true;
             drop = true;
           }
           break;
@@ -281,11 +286,15 @@ class Conn {
     return true;
   }
 
-  /** The bytes up to the next CRLF (consumed), or undefined when not all here yet. */
+  /** The bytes up to the next CRLF (consumed), or undefined when not all here yet (or too long: the exchange failed). */
   private line(d: Buffer): { line: string; rest: Buffer } | undefined {
     const buf = this.pending ? Buffer.concat([this.pending, d]) : d;
     const at = buf.indexOf('\r\n');
     if (at < 0) {
+      if (buf.length > MAX_HEAD_BYTES) {
+        this.fail(error('upstream sent too long a chunk line', 'EPROTO'));
+        return undefined;
+      }
       this.pending = buf === d ? Buffer.from(d) : buf;
       return undefined;
     }
@@ -353,10 +362,10 @@ class Conn {
           break;
         }
         case State.ChunkEnd: {
-          const n = Math.min(this.remaining, d.length);
-          d = d.subarray(n);
-          this.remaining -= n;
-          if (this.remaining === 0) this.state = State.ChunkSize;
+          // the CRLF after a chunk's data, a byte at a time
+          if (d[0] !== (this.remaining === 2 ? 13 : 10)) return this.fail(error('upstream sent an invalid chunk', 'EPROTO'));
+          d = d.subarray(1);
+          if (--this.remaining === 0) this.state = State.ChunkSize;
           break;
         }
         case State.Trailers: {

@@ -3,13 +3,13 @@
 // server (malformed heads, bodies, pages) on the same connection.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { frontEnd, MAX_HEAD_BYTES, parseSimpleHead, type FrontEnd } from '../../src/ingress/front.js';
-import { handleRequest, upstreams, type ProxyContext, type ResolvedBackend, type Upstreams } from '../../src/ingress/proxy.js';
-import { buildRouteTable } from '../../src/ingress/routing.js';
+import { forwardedHeaders, handleRequest, upstreams, type ProxyContext, type ResolvedBackend, type Upstreams } from '../../src/ingress/proxy.js';
+import { buildRouteTable, type RouteTable } from '../../src/ingress/routing.js';
 
 describe('ingress fast path: request heads', () => {
   const ok = 'GET /a?b=1 HTTP/1.1\r\nHost: x.test\r\nUser-Agent: t\r\nContent-Length: 0\r\nConnection: keep-alive';
@@ -44,6 +44,12 @@ describe('ingress fast path: request heads', () => {
     assert.equal(r?.requestId, 'two');
     assert.equal(r?.lines, 'Accept: */*\r\nCookie: a=b\r\nAccept-Encoding: gzip\r\nContent-Type: text/plain\r\nX-Other: 1\r\n');
     assert.equal(parseSimpleHead('GET / HTTP/1.1\r\nHost: x\r\n')?.lines, '');
+  });
+  it('drops the headers the Connection header names, on the fast path and through Node (RFC 9110 7.6.1)', () => {
+    const r = parseSimpleHead('GET / HTTP/1.1\r\nX-Secret: 1\r\nHost: x\r\nConnection: keep-alive, X-Secret ,x-other\r\nx-other: 2\r\nAccept: */*\r\nX-Secret-2: 3');
+    assert.equal(r?.lines, 'Accept: */*\r\nX-Secret-2: 3\r\n');
+    const h = forwardedHeaders(['Host', 'x', 'X-Secret', '1', 'Connection', 'X-Secret', 'Content-Length', '3', 'Accept', '*/*'], '10.0.0.1', 'http', 'x', 80);
+    assert.deepEqual(h.slice(0, 6), ['Host', 'x', 'Content-Length', '3', 'Accept', '*/*']);
   });
   it('leaves everything else to Node', () => {
     const bad: Record<string, string> = {
@@ -135,13 +141,59 @@ function exchange(port: number, data: string, done: (got: string) => boolean): P
 
 const count = (s: string, part: string) => s.split(part).length - 1;
 
+/** One Ingress: every path of x.test to Service ns/s. */
+const ING: Ingress = {
+  metadata: { name: 'i', namespace: 'ns', creationTimestamp: '2026-01-01T00:00:00Z' },
+  spec: { ingressClassName: 'timonel', rules: [{ host: 'x.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 's', port: { number: 80 } } } }] } }] },
+};
+
+const ING_TABLE = buildRouteTable([ING]);
+
+/** A context routing ING's table (or `table()`) to the endpoints `resolve()` returns. */
+function context(resolve: () => ResolvedBackend, table: () => RouteTable = () => ING_TABLE): ProxyContext {
+  return { table, resolve, httpsPort: () => undefined, log: () => {} };
+}
+
+interface Rig {
+  port: number;
+  front: FrontEnd;
+  up: Upstreams;
+  close(): Promise<void>;
+}
+
+/** The fast path on a loopback listener, with Node's server behind it for the connections it hands off. */
+async function rig(ctx: ProxyContext, opts: { keepAliveTimeoutMs: number; headTimeoutMs?: number; onHandOff?: (req: IncomingMessage) => void }): Promise<Rig> {
+  const up = upstreams();
+  const node = createHttpServer({ keepAliveTimeout: opts.keepAliveTimeoutMs });
+  let port = 0;
+  node.on('request', (req, res) => {
+    opts.onHandOff?.(req);
+    handleRequest(ctx, up, 'http', port, req, res);
+  });
+  node.on('clientError', (_e, socket) => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
+  const front = frontEnd({ ctx, up, listenerPort: () => port, keepAliveTimeoutMs: opts.keepAliveTimeoutMs, headTimeoutMs: opts.headTimeoutMs, handOff: (s) => node.emit('connection', s) });
+  const listener = createServer({ noDelay: true, allowHalfOpen: true }, (s) => front.accept(s));
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  port = (listener.address() as AddressInfo).port;
+  return {
+    port,
+    front,
+    up,
+    async close() {
+      front.destroyAll();
+      node.closeAllConnections();
+      await new Promise((r) => listener.close(r));
+      up.pool.destroy();
+      up.agent.destroy();
+    },
+  };
+}
+
 describe('ingress fast path: proxying', () => {
   let backend: { server: Server; port: number };
-  let listener: Server;
-  let node: HttpServer;
-  let front: FrontEnd;
-  let up: Upstreams;
+  let r: Rig;
   let port: number;
+  let front: FrontEnd;
   const handedOff: string[] = [];
   // random bytes: a piece overwritten by a later read cannot go unnoticed
   const bigBody = randomBytes(16 * 1024 * 1024).toString('latin1');
@@ -155,41 +207,21 @@ describe('ingress fast path: proxying', () => {
       // both framings: passing either on would let the client read the next answer as part of this one
       if (path.startsWith('/tecl')) return 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 60\r\n\r\n5\r\nhello\r\n0\r\n\r\n';
       // more bytes than the answer's length, shaped like an answer: they must not become the next request's
+      if (path.startsWith('/two-lengths')) return 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok';
       if (path.startsWith('/overlong')) return 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nX-Injected: 1\r\nContent-Length: 4\r\n\r\nevil';
 
       const body = JSON.stringify({ path, xff: /X-Forwarded-For: ([^\r]*)/.exec(head)?.[1], host: /\r\nHost: ([^\r]*)/.exec(head)?.[1] });
       return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     });
-    const ing: Ingress = {
-      metadata: { name: 'i', namespace: 'ns', creationTimestamp: '2026-01-01T00:00:00Z' },
-      spec: { ingressClassName: 'timonel', rules: [{ host: 'x.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 's', port: { number: 80 } } } }] } }] },
-    };
-    const table = buildRouteTable([ing]);
-    const ctx: ProxyContext = {
-      table: () => table,
-      resolve: () => ({ ok: true, endpoints: [{ host: '127.0.0.1', port: backend.port }], rr: { next: 0 } }),
-      httpsPort: () => undefined,
-      log: () => {},
-    };
-    up = upstreams();
-    node = createHttpServer({ keepAliveTimeout: 5000 });
-    node.on('request', (req, res) => {
-      handedOff.push(`${req.method} ${req.url}`);
-      handleRequest(ctx, up, 'http', port, req, res);
-    });
-    node.on('clientError', (_e, socket) => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
-    front = frontEnd({ ctx, up, listenerPort: () => port, keepAliveTimeoutMs: 5000, handOff: (s) => node.emit('connection', s) });
-    listener = createServer({ noDelay: true, allowHalfOpen: true }, (s) => front.accept(s));
-    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-    port = (listener.address() as AddressInfo).port;
+    r = await rig(
+      context(() => ({ ok: true, endpoints: [{ host: '127.0.0.1', port: backend.port }], rr: { next: 0 } })),
+      { keepAliveTimeoutMs: 5000, onHandOff: (req) => handedOff.push(`${req.method} ${req.url}`) },
+    );
+    ({ port, front } = r);
   });
 
   after(async () => {
-    front.destroyAll();
-    node.closeAllConnections();
-    await new Promise((r) => listener.close(r));
-    up.pool.destroy();
-    up.agent.destroy();
+    await r.close();
     backend.server.close();
   });
 
@@ -254,6 +286,15 @@ describe('ingress fast path: proxying', () => {
     assert.match(got, /^HTTP\/1\.1 502 Bad Gateway\r\n/);
     assert.doesNotMatch(got, /Content-Length: 60/);
     assert.equal(count(got, 'HTTP/1.1 '), 2, got);
+  });
+
+  it('passes an answer with a repeated Content-Length on with one, on the fast path and through Node', async () => {
+    for (const version of ['1.1', '1.0']) {
+      const { got, socket } = await exchange(port, `GET /two-lengths HTTP/${version}\r\nHost: x.test\r\n\r\n`, (g) => g.endsWith('\r\n\r\nok'));
+      socket.destroy();
+      assert.match(got, /^HTTP\/1\.1 200 OK\r\n/, version);
+      assert.equal(count(got.toLowerCase(), 'content-length:'), 1, got);
+    }
   });
 
   it('drops an endpoint connection that sent more than its answer; the next request gets its own answer', async () => {
@@ -351,10 +392,7 @@ describe('ingress fast path: proxying', () => {
 
 describe('ingress fast path: timeouts', () => {
   let backend: { server: Server; port: number };
-  let listener: Server;
-  let node: HttpServer;
-  let front: FrontEnd;
-  let up: Upstreams;
+  let r: Rig;
   let port: number;
   const KEEP_ALIVE_MS = 200;
   const HEAD_MS = 300;
@@ -371,32 +409,12 @@ describe('ingress fast path: timeouts', () => {
         if (d.toString('latin1').startsWith('GET /slow ')) setTimeout(() => s.destroyed || s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow'), 3 * KEEP_ALIVE_MS);
       }),
     );
-    const ing: Ingress = {
-      metadata: { name: 'i', namespace: 'ns', creationTimestamp: '2026-01-01T00:00:00Z' },
-      spec: { ingressClassName: 'timonel', rules: [{ host: 'x.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 's', port: { number: 80 } } } }] } }] },
-    };
-    const table = buildRouteTable([ing]);
-    const ctx: ProxyContext = {
-      table: () => table,
-      resolve: () => ({ ok: true, endpoints: [{ host: '127.0.0.1', port: backend.port }], rr: { next: 0 } }),
-      httpsPort: () => undefined,
-      log: () => {},
-    };
-    up = upstreams();
-    node = createHttpServer();
-    node.on('request', (req, res) => handleRequest(ctx, up, 'http', port, req, res));
-    front = frontEnd({ ctx, up, listenerPort: () => port, keepAliveTimeoutMs: KEEP_ALIVE_MS, headTimeoutMs: HEAD_MS, handOff: (s) => node.emit('connection', s) });
-    listener = createServer({ noDelay: true, allowHalfOpen: true }, (s) => front.accept(s));
-    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-    port = (listener.address() as AddressInfo).port;
+    r = await rig(context(() => ({ ok: true, endpoints: [{ host: '127.0.0.1', port: backend.port }], rr: { next: 0 } })), { keepAliveTimeoutMs: KEEP_ALIVE_MS, headTimeoutMs: HEAD_MS });
+    port = r.port;
   });
 
   after(async () => {
-    front.destroyAll();
-    node.closeAllConnections();
-    await new Promise((r) => listener.close(r));
-    up.pool.destroy();
-    up.agent.destroy();
+    await r.close();
     backend.server.close();
   });
 
@@ -449,38 +467,21 @@ describe('ingress fast path: timeouts', () => {
 describe('ingress fast path: routing changes on a kept-alive connection', () => {
   let a: { server: Server; port: number };
   let b: { server: Server; port: number };
-  let listener: Server;
-  let node: HttpServer;
-  let front: FrontEnd;
-  let up: Upstreams;
+  let r: Rig;
   let port: number;
-  const ing: Ingress = {
-    metadata: { name: 'i', namespace: 'ns', creationTimestamp: '2026-01-01T00:00:00Z' },
-    spec: { ingressClassName: 'timonel', rules: [{ host: 'x.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 's', port: { number: 80 } } } }] } }] },
-  };
-  let table = buildRouteTable([ing]);
+  let table = buildRouteTable([ING]);
   let resolved: ResolvedBackend;
 
   before(async () => {
     a = await endpoint(() => 'HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nfrom-a\n');
     b = await endpoint(() => 'HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nfrom-b\n');
     resolved = { ok: true, endpoints: [{ host: '127.0.0.1', port: a.port }], rr: { next: 0 } };
-    const ctx: ProxyContext = { table: () => table, resolve: () => resolved, httpsPort: () => undefined, log: () => {} };
-    up = upstreams();
-    node = createHttpServer();
-    node.on('request', (req, res) => handleRequest(ctx, up, 'http', port, req, res));
-    front = frontEnd({ ctx, up, listenerPort: () => port, keepAliveTimeoutMs: 5000, handOff: (s) => node.emit('connection', s) });
-    listener = createServer({ noDelay: true, allowHalfOpen: true }, (s) => front.accept(s));
-    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-    port = (listener.address() as AddressInfo).port;
+    r = await rig(context(() => resolved, () => table), { keepAliveTimeoutMs: 5000 });
+    port = r.port;
   });
 
   after(async () => {
-    front.destroyAll();
-    node.closeAllConnections();
-    await new Promise((r) => listener.close(r));
-    up.pool.destroy();
-    up.agent.destroy();
+    await r.close();
     a.server.close();
     b.server.close();
   });
