@@ -2,7 +2,7 @@
 // through the lifecycle table in stages.ts without running anything. One pods informer, one timer
 // for all delayed transitions and one heartbeat timer serve every node, so thousands fit in a process.
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import type { Node, Pod, Taint } from 'kubernetes-types/core/v1.js';
+import type { Node, NodeCondition, Pod, Taint } from 'kubernetes-types/core/v1.js';
 import { microTimeRFC3339, nowRFC3339 } from '../../api/names.js';
 import { Informer, metaNamespaceKey } from '../../client/informer.js';
 import { isAlreadyExists, isNotFound, RestClient, type ResourceClient, type ResourceRef } from '../../client/rest.js';
@@ -119,8 +119,15 @@ interface SimNode {
   hostIP: string;
   ips: PodIPAllocator;
   live: boolean;
-  node?: Node;
+  /** what later writes need of the registered Node: its uid and conditions (a whole Node per node weighs ~10 kB) */
+  uid?: string;
+  conditions?: NodeCondition[];
 }
+
+const remember = (n: SimNode, node: Node): void => {
+  n.uid = node.metadata?.uid;
+  n.conditions = node.status?.conditions;
+};
 
 /** What the simulator tracks of a pod on one of its nodes. */
 interface SimPod {
@@ -244,7 +251,7 @@ class Simulator implements SimulatedNodes {
     await this.writes.run(async () => {
       await this.leaseClient.patch(n.name, 'merge', { spec: { holderIdentity: n.name, renewTime: microTimeRFC3339(now) } });
       const cur = await this.nodeClient.get(n.name);
-      n.node = await this.nodeClient.patch(n.name, 'merge', { status: { conditions: readyConditions(now, cur.status?.conditions) } }, { subresource: 'status' });
+      remember(n, await this.nodeClient.patch(n.name, 'merge', { status: { conditions: readyConditions(now, cur.status?.conditions) } }, { subresource: 'status' }));
     });
     for (const pod of this.informer.list()) if (pod.spec?.nodeName === name) this.observe(pod);
   }
@@ -281,14 +288,14 @@ class Simulator implements SimulatedNodes {
     const now = this.clock.now();
     const want = nodeObject({ name: n.name, hostIP: n.hostIP, podCIDR: podCIDRFor(n.index), capacity, labels: o.labels ?? {}, taints: o.taints ?? [] }, now);
     try {
-      n.node = await this.nodeClient.create(want);
+      remember(n, await this.nodeClient.create(want));
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       // a node of ours from an earlier run: take it over and post fresh status
       const cur = await this.nodeClient.get(n.name);
-      n.node = await this.nodeClient.updateStatus({ ...cur, status: { ...want.status, conditions: readyConditions(now, cur.status?.conditions) } });
+      remember(n, await this.nodeClient.updateStatus({ ...cur, status: { ...want.status, conditions: readyConditions(now, cur.status?.conditions) } }));
     }
-    const lease = leaseObject(n.name, n.node.metadata?.uid, now);
+    const lease = leaseObject(n.name, n.uid, now);
     try {
       await this.leaseClient.create(lease);
     } catch (e) {
@@ -312,13 +319,13 @@ class Simulator implements SimulatedNodes {
         try {
           await this.leaseClient.patchOnly(n.name, 'merge', { spec: { holderIdentity: n.name, renewTime } });
         } catch (e) {
-          if (isNotFound(e)) await this.leaseClient.create(leaseObject(n.name, n.node?.metadata?.uid, now)).catch(() => {});
+          if (isNotFound(e)) await this.leaseClient.create(leaseObject(n.name, n.uid, now)).catch(() => {});
           else this.log(`simulated node ${n.name}: renewing its lease: ${errText(e)}`);
         }
         if (!postStatus) return;
         try {
-          const conditions = readyConditions(now, n.node?.status?.conditions);
-          n.node = await this.nodeClient.patch(n.name, 'merge', { status: { conditions } }, { subresource: 'status' });
+          const conditions = readyConditions(now, n.conditions);
+          remember(n, await this.nodeClient.patch(n.name, 'merge', { status: { conditions } }, { subresource: 'status' }));
         } catch (e) {
           this.log(`simulated node ${n.name}: posting its status: ${errText(e)}`);
         }
