@@ -32,6 +32,15 @@ export const RESOURCES = {
   horizontalpodautoscalers: { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', namespaced: true },
 } as const satisfies Record<string, ResourceRef>;
 
+/**
+ * No controller reads managedFields, and they are a large part of an object's size: the
+ * caches go without them, as upstream's scheduler keeps its pods. A controller that writes back an object it
+ * read leaves the stored managedFields as they are (an update without them keeps them).
+ */
+function dropManagedFields(obj: MetaObject): void {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+}
+
 export class SharedInformers {
   private readonly informers = new Map<string, Informer<MetaObject>>();
   readonly client: RestClient;
@@ -59,7 +68,7 @@ export class SharedInformers {
     let inf = this.informers.get(key);
     if (!inf) {
       const client = this.client.resource<MetaObject>(ref);
-      inf = new Informer<MetaObject>(metadataOnly ? client.metadata() : client);
+      inf = new Informer<MetaObject>(metadataOnly ? client.metadata() : client, { transform: dropManagedFields });
       this.informers.set(key, inf);
       if (this.started) inf.start();
     }
