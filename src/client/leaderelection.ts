@@ -5,6 +5,7 @@
 // the Lease, so clock skew between candidates does not matter.
 import type { Lease, LeaseSpec } from 'kubernetes-types/coordination/v1.js';
 import { microTimeRFC3339 } from '../api/names.js';
+import { realClock, type Clock } from './clock.js';
 import { isNotFound, type ResourceClient, type RestClient } from './rest.js';
 
 const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespaced: true } as const;
@@ -12,22 +13,6 @@ const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases'
 /** Upstream's wait.JitterUntil factor for acquire retries. */
 export const JITTER_FACTOR = 1.2;
 
-/** Time as the elector sees it (structurally the controllers' Clock, which this layer cannot import). */
-export interface ElectionClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realElectionClock: ElectionClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface LeaderElectorOptions {
   namespace: string;
@@ -44,7 +29,7 @@ export interface LeaderElectorOptions {
   releaseOnCancel?: boolean;
   /** jitter on acquire retries, as a fraction of the retry period (default JITTER_FACTOR) */
   jitterFactor?: number;
-  clock?: ElectionClock;
+  clock?: Clock;
   log?: (line: string) => void;
   /** became the leader; `signal` aborts when leadership ends. A returned promise is awaited before the Lease is released. */
   onStartedLeading(signal: AbortSignal): void | Promise<void>;
@@ -84,7 +69,7 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export class LeaderElector {
   private readonly leases: ResourceClient<Lease>;
-  private readonly clock: ElectionClock;
+  private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
@@ -118,7 +103,7 @@ export class LeaderElector {
     this.renewDeadlineMs = renew * 1000;
     this.retryMs = retry * 1000;
     this.leases = client.resource<Lease>(LEASES, opts.namespace);
-    this.clock = opts.clock ?? realElectionClock;
+    this.clock = opts.clock ?? realClock;
     this.log = opts.log ?? (() => {});
   }
 

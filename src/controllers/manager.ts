@@ -4,22 +4,9 @@ import { RestClient } from '../client/rest.js';
 import { SharedInformers } from '../client/shared.js';
 import type { Transport } from '../client/transport.js';
 
-/** Time as controllers see it; tests drive a fake one (CronJob schedules, TTLs, deadlines). */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import { realClock, type Clock } from '../client/clock.js';
 
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+export { realClock, type Clock };
 
 export interface ControllerContext {
   informers: SharedInformers;

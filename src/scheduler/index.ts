@@ -2,7 +2,7 @@
 import type { ComponentFactory } from './context.js';
 import { newSchedulerController } from './scheduler.js';
 
-export type { Component, ComponentClock, ComponentContext, ComponentFactory } from './context.js';
+export type { Component, ComponentContext, ComponentFactory } from './context.js';
 export { DEFAULT_SCHEDULER_NAME, newSchedulerController, Scheduler, type SchedulerOptions } from './scheduler.js';
 
 /** The default scheduler with default options. */

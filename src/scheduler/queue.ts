@@ -3,13 +3,9 @@
 // events move back (to active, or to backoff while their backoff runs), plus a periodic sweep so
 // that no pod waits there longer than five minutes.
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Clock } from '../client/clock.js';
 import { podKey } from './nodeinfo.js';
 
-export interface QueueClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
 
 export interface QueuedPodInfo {
   key: string;
@@ -24,7 +20,7 @@ export interface QueuedPodInfo {
 }
 
 export interface SchedulingQueueOptions {
-  clock: QueueClock;
+  clock: Clock;
   podInitialBackoffMs?: number;
   podMaxBackoffMs?: number;
   /** an unschedulable pod is retried after this long even without an event (default 5 min) */
@@ -128,7 +124,7 @@ export class SchedulingQueue {
   private readonly initialBackoff: number;
   private readonly maxBackoff: number;
   private readonly maxUnschedulable: number;
-  private readonly clock: QueueClock;
+  private readonly clock: Clock;
 
   constructor(opts: SchedulingQueueOptions) {
     this.clock = opts.clock;

@@ -11,7 +11,8 @@ import { ClientStatusError, isConflict, isNotFound, type ResourceClient } from '
 import { RESOURCES } from '../client/shared.js';
 import { Framework, NoNodesAvailableError } from './algorithm.js';
 import { isTerminal, SchedulerCache } from './cache.js';
-import type { Component, ComponentClock, ComponentContext } from './context.js';
+import type { Clock } from '../client/clock.js';
+import type { Component, ComponentContext } from './context.js';
 import { FitError, type CycleState, type Listers } from './framework.js';
 import { newPodInfo, podKey, type PodInfo } from './nodeinfo.js';
 import { defaultPlugins, type ProfilePlugin } from './plugins/index.js';
@@ -117,7 +118,7 @@ export class Scheduler implements Component {
   private readonly nodeInformer: Informer<Node>;
   private readonly pods: ResourceClient<Pod>;
   private readonly recorder: EventRecorder;
-  private readonly clock: ComponentClock;
+  private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly writes: Limiter;
   private readonly maxPendingWrites: number;

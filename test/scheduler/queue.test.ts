@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { SchedulingQueue, type QueueClock } from '../../src/scheduler/queue.js';
+import type { Clock } from '../../src/client/clock.js';
+import { SchedulingQueue } from '../../src/scheduler/queue.js';
 import { makePod } from './builders.js';
 
 /** A clock tests move by hand; timers fire when it passes their time. */
-class FakeClock implements QueueClock {
+class FakeClock implements Clock {
   t = 1_000_000;
   private timers: { at: number; fn: () => void; id: number }[] = [];
   private ids = 0;

@@ -10,7 +10,8 @@ import type { Transport } from '../../client/transport.js';
 import { hostIPFor, MAX_SIMULATED_NODE_INDEX, PodIPAllocator, podCIDRFor } from './ipam.js';
 import { leaseObject, NODE_LEASE_NAMESPACE, nodeObject, readyConditions, type NodeCapacity } from './objects.js';
 import { nextState, podState, POD_STAGES, statusFor, type PodStage, type SimPodState, type StageTimings } from './stages.js';
-import { Timeline, type TimelineClock } from './timeline.js';
+import { realClock, type Clock } from '../../client/clock.js';
+import { Timeline } from './timeline.js';
 import { Fifo } from '../../client/fifo.js';
 
 export { ANN_SIMULATE, POD_STAGES, podState, statusFor, type PodStage, type SimPodState } from './stages.js';
@@ -48,7 +49,7 @@ export interface SimulatedNodesOptions {
   concurrency?: number;
   /** the lifecycle table (default POD_STAGES) */
   stages?: readonly PodStage[];
-  clock?: TimelineClock;
+  clock?: Clock;
   log?: (line: string) => void;
 }
 
@@ -64,15 +65,6 @@ export interface SimulatedNodes {
   stop(opts?: { deleteNodes?: boolean }): Promise<void>;
 }
 
-const realClock: TimelineClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 /** Lease renewals of one period are spread over this many ticks of the one heartbeat timer. */
 const HEARTBEAT_SLICES = 10;
@@ -158,7 +150,7 @@ class Simulator implements SimulatedNodes {
   private readonly informer: Informer<Pod>;
   private readonly timeline: Timeline;
   private readonly writes: Limiter;
-  private readonly clock: TimelineClock;
+  private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly timings: StageTimings;
   private readonly stages: readonly PodStage[];

@@ -1,11 +1,7 @@
 // Every delayed action of every simulated node on one timer: a min-heap of due times, one pending
 // setTimeout for the earliest. Thousands of nodes cost one timer, not thousands.
 
-export interface TimelineClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import type { Clock } from '../../client/clock.js';
 
 interface Item {
   due: number;
@@ -24,7 +20,7 @@ export class Timeline {
   private stopped = false;
 
   constructor(
-    private readonly clock: TimelineClock,
+    private readonly clock: Clock,
     private readonly fire: (key: string) => void,
   ) {}
 
