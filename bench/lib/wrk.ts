@@ -23,7 +23,7 @@ export interface WrkResult {
 export interface WrkOptions {
   url: string;
   /** a script of bench/wrk/ (they all print the JSON line) */
-  script: 'get.lua' | 'create.lua';
+  script: 'get.lua' | 'get-varied.lua' | 'create.lua';
   connections: number;
   durationS: number;
   /** stop after this many responses even before durationS */

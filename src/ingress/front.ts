@@ -5,7 +5,7 @@
 // served, to Node's HTTP server for the rest of its life, which answers exactly as before.
 import type { Socket } from 'node:net';
 import { decide, page, pickEndpoint, reasonOf, requestID, retryable, type Endpoint, type ProxyContext, type ResolvedBackend, type Target, type Upstreams } from './proxy.js';
-import { connectionOptions, decimal, hasToken, HEADER_LINES, isName, trimmed, trimmedRange } from './http1.js';
+import { CLOSE, connectionOptions, connectionTokens, decimal, HEADER_LINES, HeaderLines, isName, OTHER, trimmed, UPGRADE } from './http1.js';
 import type { RouteTable } from './routing.js';
 import type { UpstreamExchange, UpstreamHead, UpstreamRequest } from './upstream.js';
 
@@ -15,6 +15,8 @@ export const MAX_HEAD_BYTES = 16 * 1024;
 export const HEAD_TIMEOUT_MS = 60_000;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const TEXT_SEARCH = 512;
+/** heads up to this long are kept per connection to recognise the next one (more would tie up memory per idle connection) */
+const KEPT_HEAD_BYTES = 4096;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** control characters (HTAB allowed) */
 const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
@@ -71,14 +73,9 @@ export function parseSimpleHead(text: string): SimpleRequest | undefined {
   let length = false;
   /** names the Connection header lists besides keep-alive: left out too */
   let options: Set<string> | undefined;
-  // the lines passed on: runs of `text` between the lines left out
-  let lines = '';
-  let keepFrom = eol + 2;
-  for (let start = eol + 2; start < text.length; ) {
-    const end = text.indexOf('\r\n', start);
-    const colon = text.indexOf(':', start);
-    const lineStart = start;
-    start = end + 2;
+  const h = new HeaderLines(text, eol + 2);
+  while (h.next()) {
+    const { lineStart, colon, end } = h;
     const n = colon - lineStart;
     let drop = false;
     switch (n) {
@@ -97,8 +94,9 @@ export function parseSimpleHead(text: string): SimpleRequest | undefined {
         break;
       case 10:
         if (isName(text, lineStart, colon, 'connection')) {
-          if (hasToken(text, colon + 1, end, 'close') || hasToken(text, colon + 1, end, 'upgrade')) return undefined;
-          if (!isName(text, ...trimmedRange(text, colon + 1, end), 'keep-alive')) options = connectionOptions(text.slice(colon + 1, end), options);
+          const tokens = connectionTokens(text, colon + 1, end);
+          if (tokens & (CLOSE | UPGRADE)) return undefined;
+          if (tokens & OTHER) options = connectionOptions(text.slice(colon + 1, end), options);
           drop = true;
         } else drop = isName(text, lineStart, colon, 'keep-alive');
         break;
@@ -132,13 +130,10 @@ export function parseSimpleHead(text: string): SimpleRequest | undefined {
       requestId = trimmed(text, colon + 1, end);
       drop = true;
     } else if (n >= 12 && !drop && isName(text, lineStart, lineStart + 12, 'x-forwarded-')) drop = true;
-    if (drop) {
-      if (lineStart > keepFrom) lines += text.slice(keepFrom, lineStart);
-      keepFrom = start;
-    }
+    if (drop) h.drop();
   }
   if (host === undefined) return undefined;
-  if (keepFrom < text.length) lines = keepFrom === eol + 2 ? text.slice(keepFrom) : lines + text.slice(keepFrom);
+  let lines = h.kept();
   if (options) lines = withoutNamed(lines, options);
   return { method, url, host, requestId, lines };
 }
@@ -262,6 +257,17 @@ class FastConnection {
   /** the X-Real-IP / X-Forwarded-* lines and the blank line, for `blockHost` */
   private block = '';
   private blockHost: string | undefined;
+  /** the last head taken (its bytes up to and with the blank line) and its parse: the next head is often the same bytes */
+  private lastHead: Buffer | undefined;
+  private lastRequest: SimpleRequest | undefined;
+  /**
+   * the endpoint's head for `upstreamFor` on `upstreamRoute`: `upstreamHead` + a new request ID + `upstreamTail`, or
+   * `upstreamHead` alone when the request came with its ID
+   */
+  private upstreamFor: SimpleRequest | undefined;
+  private upstreamRoute: CachedRoute | undefined;
+  private upstreamHead = '';
+  private upstreamTail = '';
   private readonly onEnd = () => {
     this.ending = true;
     this.next();
@@ -359,34 +365,59 @@ class FastConnection {
       if (this.ending) this.socket.end();
       return;
     }
-    // the head is searched as text (a head is mostly in the first 512 bytes), which it is parsed as anyway
-    const first = buf.toString('latin1', 0, Math.min(buf.length, TEXT_SEARCH));
-    let at = first.indexOf('\r\n\r\n');
-    if (at < 0 && buf.length > first.length) at = buf.indexOf(CRLFCRLF, first.length - 3);
-    if (at < 0) {
-      if (buf.length > MAX_HEAD_BYTES || this.ending) return this.handOff();
-      const { clock } = this.shared;
-      if (!this.headSince) this.headSince = clock.tick;
-      else if (clock.tick - this.headSince > clock.headTicks) this.headTimedOut();
-      return;
+    let req: SimpleRequest | undefined;
+    /** the bytes of the head, with its blank line */
+    let length: number;
+    const last = this.lastHead;
+    if (last !== undefined && buf.length >= last.length && last.compare(buf, 0, last.length) === 0) {
+      req = this.lastRequest!;
+      length = last.length;
+    } else {
+      // the head is searched as text (a head is mostly in the first 512 bytes), which it is parsed as anyway
+      const first = buf.toString('latin1', 0, Math.min(buf.length, TEXT_SEARCH));
+      let at = first.indexOf('\r\n\r\n');
+      if (at < 0 && buf.length > first.length) at = buf.indexOf(CRLFCRLF, first.length - 3);
+      if (at < 0) {
+        if (buf.length > MAX_HEAD_BYTES || this.ending) return this.handOff();
+        const { clock } = this.shared;
+        if (!this.headSince) this.headSince = clock.tick;
+        else if (clock.tick - this.headSince > clock.headTicks) this.headTimedOut();
+        return;
+      }
+      req = at <= MAX_HEAD_BYTES ? parseSimpleHead(at + 2 <= first.length ? first.slice(0, at + 2) : buf.toString('latin1', 0, at + 2)) : undefined;
+      if (!req) return this.handOff();
+      length = at + 4;
+      if (length <= KEPT_HEAD_BYTES) {
+        // a read holding just this head is kept as it is (nothing writes into it); a piece of more memory is copied
+        this.lastHead = buf.byteOffset === 0 && buf.buffer.byteLength === length ? buf : Buffer.from(buf.subarray(0, length));
+        this.lastRequest = req;
+      }
     }
     this.headSince = 0;
-    const req = at <= MAX_HEAD_BYTES ? parseSimpleHead(at + 2 <= first.length ? first.slice(0, at + 2) : buf.toString('latin1', 0, at + 2)) : undefined;
-    if (!req) return this.handOff();
     const route = this.routeOf(req);
     if (!route) return this.handOff();
-    this.buf = at + 4 < buf.length ? buf.subarray(at + 4) : undefined;
+    this.buf = length < buf.length ? buf.subarray(length) : undefined;
     this.busy = true;
     // pipelined bytes wait for this answer: read no more (nor the end of the stream, which would make a later
     // hand-off to Node's server impossible) until it is done
     if (this.buf) this.socket.pause();
+    if (req !== this.upstreamFor || route !== this.upstreamRoute) this.upstreamHeadOf(req, route);
+    const head = req.requestId === undefined ? this.upstreamHead + requestID() + this.upstreamTail : this.upstreamHead;
+    this.send(route.target, route.backend, head, req.method === 'HEAD', Math.min(route.backend.endpoints.length, 3) + 1);
+  }
+
+  /** Makes the endpoint's head for `req` on `route` (the parts around the request ID). */
+  private upstreamHeadOf(req: SimpleRequest, route: CachedRoute): void {
     if (req.host !== this.blockHost) {
       this.blockHost = req.host;
       const { remote } = this;
       this.block = `X-Real-IP: ${remote}\r\nX-Forwarded-For: ${remote}\r\nX-Forwarded-Host: ${req.host}\r\nX-Forwarded-Port: ${this.shared.opts.listenerPort()}\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Scheme: http\r\n\r\n`;
     }
-    const head = `${req.method} ${route.target.path} HTTP/1.1\r\nHost: ${req.host}\r\n${req.lines}X-Request-ID: ${req.requestId ?? requestID()}\r\n${this.block}`;
-    this.send(route.target, route.backend, head, req.method === 'HEAD', Math.min(route.backend.endpoints.length, 3) + 1);
+    this.upstreamFor = req;
+    this.upstreamRoute = route;
+    const start = `${req.method} ${route.target.path} HTTP/1.1\r\nHost: ${req.host}\r\n${req.lines}X-Request-ID: `;
+    this.upstreamTail = `\r\n${this.block}`;
+    this.upstreamHead = req.requestId === undefined ? start : `${start}${req.requestId}${this.upstreamTail}`;
   }
 
   /** Where the request goes: the last decision when nothing it depends on changed; undefined: Node's server answers (a page). */
@@ -438,8 +469,8 @@ class FastConnection {
   }
 
   /** @internal */
-  write(out: Buffer | string): boolean {
-    return typeof out === 'string' ? this.socket.write(out, 'latin1') : this.socket.write(out);
+  write(out: Buffer): boolean {
+    return this.socket.write(out);
   }
 
   /** @internal the socket cannot take more now: the endpoint's connection waits for drain */
@@ -476,10 +507,31 @@ class FastConnection {
   }
 }
 
+/** The last client head made, and what it was made from: answers in a row mostly have the same endpoint head. */
+let madeFor: UpstreamHead | undefined;
+let madeChunked = false;
+let madeDate = '';
+let madeKeepAlive = '';
+let made: Buffer = Buffer.alloc(0);
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+/** The head for the client (its bytes, never written into: they may go out more than once); undefined: the endpoint's is invalid. */
+function clientHead(h: UpstreamHead, chunked: boolean, keepAliveHeader: string): Buffer | undefined {
+  const date = h.hasDate ? '' : httpDate();
+  if (h === madeFor && chunked === madeChunked && date === madeDate && keepAliveHeader === madeKeepAlive) return made;
+  if (h.reason !== '' && CTL.test(h.reason)) return undefined;
+  const text = `HTTP/1.1 ${h.status} ${h.reason || reasonOf(h.status)}\r\n${h.lines}${date && `Date: ${date}\r\n`}${chunked ? 'Transfer-Encoding: chunked\r\n' : ''}${keepAliveHeader}\r\n`;
+  madeFor = h;
+  madeChunked = chunked;
+  madeDate = date;
+  madeKeepAlive = keepAliveHeader;
+  return (made = Buffer.from(text, 'latin1'));
+}
+
 /** One request's trip to an endpoint (a class, not closures: one object per request). */
 class Exchange implements UpstreamExchange {
   readonly ep: Endpoint;
-  private pendingHead: string | undefined;
+  private pendingHead: Buffer | undefined;
   private chunked = false;
   private wrote = false;
   reused = false;
@@ -497,13 +549,12 @@ class Exchange implements UpstreamExchange {
 
   /** Holds the response head for the client (sent with the first piece of the body); the endpoint's header lines are checked already. */
   onHead(h: UpstreamHead): void {
-    if (h.reason !== '' && CTL.test(h.reason)) {
-      this.conn.abortUpstream();
-      return this.conn.ended(this, Object.assign(new Error('upstream sent an invalid header'), { code: 'EPROTO' }), false);
-    }
     const bodiless = this.headRequest || h.status === 204 || h.status === 304;
     this.chunked = !bodiless && !h.hasLength;
-    this.pendingHead = `HTTP/1.1 ${h.status} ${h.reason || reasonOf(h.status)}\r\n${h.lines}${h.hasDate ? '' : `Date: ${httpDate()}\r\n`}${this.chunked ? 'Transfer-Encoding: chunked\r\n' : ''}${this.conn.keepAliveHeader}\r\n`;
+    this.pendingHead = clientHead(h, this.chunked, this.conn.keepAliveHeader);
+    if (this.pendingHead) return;
+    this.conn.abortUpstream();
+    this.conn.ended(this, Object.assign(new Error('upstream sent an invalid header'), { code: 'EPROTO' }), false);
   }
 
   onData(chunk: Buffer): void {
@@ -522,24 +573,29 @@ class Exchange implements UpstreamExchange {
 
   /** Sends the head (if still held) with this piece of the body, in one write; the chunked framing when needed. */
   private write(body: Buffer | undefined, end: boolean): boolean {
-    const head = this.pendingHead ?? '';
+    const head = this.pendingHead;
     this.pendingHead = undefined;
-    let out: Buffer | string;
+    const headLength = head ? head.length : 0;
+    let out: Buffer;
     if (body?.length) {
-      const prefix = this.chunked ? `${head}${body.length.toString(16)}\r\n` : head;
-      const suffix = this.chunked ? (end ? '\r\n0\r\n\r\n' : '\r\n') : '';
       // a copy even when nothing is added: `body` is a view of the pool's read buffer
-      if (!prefix && !suffix) out = Buffer.from(body);
-      else {
-        const b = Buffer.allocUnsafe(prefix.length + body.length + suffix.length);
-        let o = b.write(prefix, 0, 'latin1');
-        b.set(body, o);
+      if (!this.chunked) {
+        out = Buffer.allocUnsafe(headLength + body.length);
+        if (head) out.set(head);
+        out.set(body, headLength);
+      } else {
+        const size = `${body.length.toString(16)}\r\n`;
+        const suffix = end ? '\r\n0\r\n\r\n' : '\r\n';
+        out = Buffer.allocUnsafe(headLength + size.length + body.length + suffix.length);
+        if (head) out.set(head);
+        let o = headLength + out.write(size, headLength, 'latin1');
+        out.set(body, o);
         o += body.length;
-        if (suffix) b.write(suffix, o, 'latin1');
-        out = b;
+        out.write(suffix, o, 'latin1');
       }
-    } else out = end && this.chunked ? `${head}0\r\n\r\n` : head;
-    if (!out.length) return true;
+    } else if (end && this.chunked) out = head ? Buffer.concat([head, LAST_CHUNK]) : LAST_CHUNK;
+    else if (head) out = head;
+    else return true;
     this.wrote = true;
     return this.conn.write(out);
   }

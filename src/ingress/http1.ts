@@ -5,6 +5,52 @@
 export const HEADER_LINES = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*$/y;
 
 /** Is text[start, end) `lower`, ignoring ASCII case? */
+/**
+ * The header lines of a head (checked by HEADER_LINES, each ending in CRLF), one after the other; the ones
+ * not dropped are passed on as the runs of the text between the dropped ones.
+ */
+export class HeaderLines {
+  /** the current line: its start, its colon, its CRLF */
+  lineStart = 0;
+  colon = 0;
+  end = 0;
+  private next_: number;
+  private lines = '';
+  private from: number;
+
+  constructor(
+    private readonly text: string,
+    private readonly first: number,
+  ) {
+    this.from = first;
+    this.next_ = first;
+  }
+
+  /** Moves to the next line; false after the last. */
+  next(): boolean {
+    const { text } = this;
+    if (this.next_ >= text.length) return false;
+    this.lineStart = this.next_;
+    this.end = text.indexOf('\r\n', this.lineStart);
+    this.colon = text.indexOf(':', this.lineStart);
+    this.next_ = this.end + 2;
+    return true;
+  }
+
+  /** Leaves the current line out of the lines passed on. */
+  drop(): void {
+    if (this.lineStart > this.from) this.lines += this.text.slice(this.from, this.lineStart);
+    this.from = this.next_;
+  }
+
+  /** The lines passed on. */
+  kept(): string {
+    const { text, from } = this;
+    if (from >= text.length) return this.lines;
+    return from === this.first ? text.slice(from) : this.lines + text.slice(from);
+  }
+}
+
 export function isName(text: string, start: number, end: number, lower: string): boolean {
   if (end - start !== lower.length) return false;
   for (let i = 0; i < lower.length; i++) {
@@ -17,8 +63,15 @@ export function isName(text: string, start: number, end: number, lower: string):
 
 const isOws = (c: number) => c === 32 || c === 9;
 
-/** Does the comma-separated value text[start, end) hold `token` (lower case), ignoring ASCII case? */
-export function hasToken(text: string, start: number, end: number, token: string): boolean {
+/** What a Connection value lists (bits; names compared ignoring ASCII case): `close`, `upgrade`, `keep-alive`, any other name. */
+export const CLOSE = 1;
+export const UPGRADE = 2;
+export const KEEP_ALIVE = 4;
+export const OTHER = 8;
+
+/** The CLOSE / UPGRADE / KEEP_ALIVE / OTHER bits for the comma-separated value text[start, end), in one pass. */
+export function connectionTokens(text: string, start: number, end: number): number {
+  let found = 0;
   for (let from = start; from <= end; ) {
     let to = text.indexOf(',', from);
     if (to < 0 || to > end) to = end;
@@ -26,17 +79,22 @@ export function hasToken(text: string, start: number, end: number, token: string
     let b = to;
     while (a < b && isOws(text.charCodeAt(a))) a++;
     while (b > a && isOws(text.charCodeAt(b - 1))) b--;
-    if (isName(text, a, b, token)) return true;
+    if (a < b) {
+      if (isName(text, a, b, 'close')) found |= CLOSE;
+      else if (isName(text, a, b, 'keep-alive')) found |= KEEP_ALIVE;
+      else if (isName(text, a, b, 'upgrade')) found |= UPGRADE;
+      else found |= OTHER;
+    }
     from = to + 1;
   }
-  return false;
+  return found;
 }
 
-/** [start, end) less the spaces and tabs at either end of text[start, end). */
-export function trimmedRange(text: string, start: number, end: number): [number, number] {
+/** Is text[start, end), less the spaces and tabs around it, `lower` (ignoring ASCII case)? */
+export function isTrimmedName(text: string, start: number, end: number, lower: string): boolean {
   while (start < end && isOws(text.charCodeAt(start))) start++;
   while (end > start && isOws(text.charCodeAt(end - 1))) end--;
-  return [start, end];
+  return isName(text, start, end, lower);
 }
 
 /**

@@ -4,25 +4,26 @@
 // Responses are read with `onread` into one shared buffer (no stream machinery per read): the pieces
 // handed to an exchange are only valid during the call.
 import { connect, type Socket } from 'node:net';
-import { decimal, hasToken, HEADER_LINES, isName, trimmedRange } from './http1.js';
+import { CLOSE, connectionTokens, decimal, HEADER_LINES, HeaderLines, isName, isTrimmedName, KEEP_ALIVE } from './http1.js';
 
 export interface UpstreamEndpoint {
   host: string;
   port: number;
 }
 
+/** A response head; the pool hands out the same object again for a head with the same bytes (treat it as immutable). */
 export interface UpstreamHead {
-  status: number;
-  reason: string;
+  readonly status: number;
+  readonly reason: string;
   /**
    * the header lines as received, each ending in CRLF, less the connection-level ones (Connection,
    * Keep-Alive, Transfer-Encoding, Proxy-Connection) and a repeated Content-Length; every name is a token and no
    * value has a control character
    */
-  lines: string;
+  readonly lines: string;
   /** a Content-Length / Date header is among `lines` */
-  hasLength: boolean;
-  hasDate: boolean;
+  readonly hasLength: boolean;
+  readonly hasDate: boolean;
   /** `lines` as [name, value, …] */
   readonly headers: string[];
 }
@@ -33,9 +34,16 @@ class Head implements UpstreamHead {
     readonly status: number,
     readonly reason: string,
     readonly lines: string,
-    readonly hasLength: boolean,
+    /** the Content-Length value; -1: none */
+    readonly length: number,
+    readonly chunked: boolean,
+    /** HTTP/1.0 without keep-alive, or `close` listed */
+    readonly close: boolean,
     readonly hasDate: boolean,
   ) {}
+  get hasLength(): boolean {
+    return this.length >= 0;
+  }
   get headers(): string[] {
     if (this.parsed) return this.parsed;
     const out: string[] = [];
@@ -92,6 +100,79 @@ const enum State {
 }
 
 const error = (message: string, code: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
+
+/** 1xx: a head to skip (the final one follows) */
+const INTERIM = 'interim';
+
+/** Parses a status line and header lines (`text`: up to and with the CRLF of the last line); undefined when the response is not HTTP/1.x. */
+function parseHead(text: string): Head | typeof INTERIM | undefined {
+  // the status line: HTTP/1.x, three digits, then nothing or a space and a reason without CR / LF
+  const eol = text.indexOf('\r\n');
+  const minor = text.charCodeAt(7);
+  if (eol < 12 || !text.startsWith('HTTP/1.') || (minor !== 48 && minor !== 49) || text.charCodeAt(8) !== 32) return undefined;
+  let status = 0;
+  for (let i = 9; i < 12; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    status = status * 10 + c;
+  }
+  if (eol > 12 && text.charCodeAt(12) !== 32) return undefined;
+  const reason = eol > 13 ? text.slice(13, eol) : '';
+  if (reason.includes('\r') || reason.includes('\n')) return undefined;
+  HEADER_LINES.lastIndex = eol + 2;
+  if (!HEADER_LINES.test(text)) return undefined;
+  let length = -1;
+  let chunked = false;
+  let close = minor === 48;
+  let date = false;
+  // the connection-level lines are left out
+  const h = new HeaderLines(text, eol + 2);
+  while (h.next()) {
+    const { lineStart, colon, end } = h;
+    let drop = false;
+    switch (colon - lineStart) {
+      case 14:
+        if (isName(text, lineStart, colon, 'content-length')) {
+          const v = decimal(text, colon + 1, end);
+          if (v < 0 || (length >= 0 && length !== v)) return undefined;
+          // the same length again: one line goes on (clients such as Node's refuse two)
+          drop = length >= 0;
+          length = v;
+        }
+        break;
+      case 4:
+        if (isName(text, lineStart, colon, 'date')) date = true;
+        break;
+      case 17:
+        // as nginx: `chunked` alone, once; the client gets the body in the proxy's framing, so another
+        // coding would reach it unannounced
+        if (isName(text, lineStart, colon, 'transfer-encoding')) {
+          if (chunked || !isTrimmedName(text, colon + 1, end, 'chunked')) return undefined;
+          chunked = true;
+          drop = true;
+        }
+        break;
+      case 10:
+        if (isName(text, lineStart, colon, 'connection')) {
+          const tokens = connectionTokens(text, colon + 1, end);
+          if (tokens & CLOSE) close = true;
+          else if (tokens & KEEP_ALIVE) close = false;
+          drop = true;
+        } else drop = isName(text, lineStart, colon, 'keep-alive');
+        break;
+      case 16:
+        drop = isName(text, lineStart, colon, 'proxy-connection');
+        break;
+    }
+    if (drop) h.drop();
+  }
+  const lines = h.kept();
+  // both framings at once: a proxy passing either on could desync its client (RFC 9112 6.3)
+  if (chunked && length >= 0) return undefined;
+  // 1xx interim answers (103 Early Hints) are dropped; a 101 to a plain request is an error
+  if (status >= 100 && status < 200) return status === 101 ? undefined : INTERIM;
+  return new Head(status, reason, lines, length, chunked, close, date);
+}
 
 class Conn {
   readonly socket: Socket;
@@ -194,96 +275,20 @@ class Conn {
     ex.onEnd(last);
   }
 
-  /** Parses the status line and headers (`text`: up to and with the CRLF of the last line); false when the response is not HTTP/1.x. */
-  private parseHead(text: string): boolean {
-    // the status line: HTTP/1.x, three digits, then nothing or a space and a reason without CR / LF
-    const eol = text.indexOf('\r\n');
-    const minor = text.charCodeAt(7);
-    if (eol < 12 || !text.startsWith('HTTP/1.') || (minor !== 48 && minor !== 49) || text.charCodeAt(8) !== 32) return false;
-    let status = 0;
-    for (let i = 9; i < 12; i++) {
-      const c = text.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) return false;
-      status = status * 10 + c;
-    }
-    if (eol > 12 && text.charCodeAt(12) !== 32) return false;
-    const reason = eol > 13 ? text.slice(13, eol) : '';
-    if (reason.includes('\r') || reason.includes('\n')) return false;
-    HEADER_LINES.lastIndex = eol + 2;
-    if (!HEADER_LINES.test(text)) return false;
-    let length = -1;
-    let chunked = false;
-    let close = minor === 48;
-    let date = false;
-    // the lines passed on: runs of `text` between the connection-level lines left out
-    let lines = '';
-    let keepFrom = eol + 2;
-    for (let start = eol + 2; start < text.length; ) {
-      const end = text.indexOf('\r\n', start);
-      const colon = text.indexOf(':', start);
-      const lineStart = start;
-      start = end + 2;
-      let drop = false;
-      switch (colon - lineStart) {
-        case 14:
-          if (isName(text, lineStart, colon, 'content-length')) {
-            const v = decimal(text, colon + 1, end);
-            if (v < 0 || (length >= 0 && length !== v)) return false;
-            // the same length again: one line goes on (clients such as Node's refuse two)
-            drop = length >= 0;
-            length = v;
-          }
-          break;
-        case 4:
-          if (isName(text, lineStart, colon, 'date')) date = true;
-          break;
-        case 17:
-          // as nginx: `chunked` alone, once; the client gets the body in the proxy's framing, so another
-          // coding would reach it unannounced
-          if (isName(text, lineStart, colon, 'transfer-encoding')) {
-            if (chunked || !isName(text, ...trimmedRange(text, colon + 1, end), 'chunked')) return false;
-            chunked = true;
-            drop = true;
-          }
-          break;
-        case 10:
-          if (isName(text, lineStart, colon, 'connection')) {
-            if (hasToken(text, colon + 1, end, 'close')) close = true;
-            else if (hasToken(text, colon + 1, end, 'keep-alive')) close = false;
-            drop = true;
-          } else drop = isName(text, lineStart, colon, 'keep-alive');
-          break;
-        case 16:
-          drop = isName(text, lineStart, colon, 'proxy-connection');
-          break;
-      }
-      if (drop) {
-        if (lineStart > keepFrom) lines += text.slice(keepFrom, lineStart);
-        keepFrom = start;
-      }
-    }
-    if (keepFrom < text.length) lines = keepFrom === eol + 2 ? text.slice(keepFrom) : lines + text.slice(keepFrom);
-    // both framings at once: a proxy passing either on could desync its client (RFC 9112 6.3)
-    if (chunked && length >= 0) return false;
-    if (status >= 100 && status < 200) {
-      // 1xx interim answers (103 Early Hints) are dropped; a 101 to a plain request is an error
-      if (status === 101) return false;
-      this.state = State.Head;
-      return true;
-    }
-    this.keepAlive = !close;
+  /** Takes in a final response head: the framing of the body that follows, and the exchange hears of it. */
+  private headed(h: Head): void {
+    this.keepAlive = !h.close;
     this.answered = true;
-    if (this.headRequest || status === 204 || status === 304) this.state = State.Done;
-    else if (chunked) this.state = State.ChunkSize;
-    else if (length >= 0) {
-      this.remaining = length;
-      this.state = length === 0 ? State.Done : State.Length;
+    if (this.headRequest || h.status === 204 || h.status === 304) this.state = State.Done;
+    else if (h.chunked) this.state = State.ChunkSize;
+    else if (h.length >= 0) {
+      this.remaining = h.length;
+      this.state = h.length === 0 ? State.Done : State.Length;
     } else {
       this.keepAlive = false;
       this.state = State.UntilClose;
     }
-    this.ex!.onHead(new Head(status, reason, lines, length >= 0, date));
-    return true;
+    this.ex!.onHead(h);
   }
 
   /** The bytes up to the next CRLF (consumed), or undefined when not all here yet (or too long: the exchange failed). */
@@ -311,20 +316,30 @@ class Conn {
       }
       switch (this.state) {
         case State.Head: {
-          const buf = this.pending ? Buffer.concat([this.pending, d]) : d;
-          // the head is searched as text (a head is mostly in the first 512 bytes), which it is needed as anyway
-          const first = buf.toString('latin1', 0, Math.min(buf.length, TEXT_SEARCH));
-          let at = first.indexOf('\r\n\r\n');
-          if (at < 0 && buf.length > first.length) at = buf.indexOf(CRLFCRLF, first.length - 3);
-          if (at < 0) {
-            if (buf.length > MAX_HEAD_BYTES) return this.fail(error('upstream sent too big a header', 'EPROTO'));
-            this.pending = buf === d ? Buffer.from(d) : buf;
-            return;
+          // most answers repeat the head of the one before (until the Date changes): the same bytes, the same head
+          const seen = this.pool.lastHead;
+          if (!this.pending && seen && d.length >= seen.bytes.length && seen.bytes.compare(d, 0, seen.bytes.length) === 0) {
+            d = d.subarray(seen.bytes.length);
+            this.headed(seen.head);
+          } else {
+            const buf = this.pending ? Buffer.concat([this.pending, d]) : d;
+            // the head is searched as text (a head is mostly in the first 512 bytes), which it is needed as anyway
+            const first = buf.toString('latin1', 0, Math.min(buf.length, TEXT_SEARCH));
+            let at = first.indexOf('\r\n\r\n');
+            if (at < 0 && buf.length > first.length) at = buf.indexOf(CRLFCRLF, first.length - 3);
+            if (at < 0) {
+              if (buf.length > MAX_HEAD_BYTES) return this.fail(error('upstream sent too big a header', 'EPROTO'));
+              this.pending = buf === d ? Buffer.from(d) : buf;
+              return;
+            }
+            this.pending = undefined;
+            d = buf.subarray(at + 4);
+            const h = parseHead(at + 2 <= first.length ? first.slice(0, at + 2) : buf.toString('latin1', 0, at + 2));
+            if (h === undefined) return this.fail(error('upstream sent an invalid response', 'EPROTO'));
+            if (h === INTERIM) break;
+            this.pool.lastHead = { bytes: Buffer.from(buf.subarray(0, at + 4)), head: h };
+            this.headed(h);
           }
-          this.pending = undefined;
-          d = buf.subarray(at + 4);
-          const text = at + 2 <= first.length ? first.slice(0, at + 2) : buf.toString('latin1', 0, at + 2);
-          if (!this.parseHead(text)) return this.fail(error('upstream sent an invalid response', 'EPROTO'));
           if (!this.ex) return;
           if ((this.state as State) === State.Done) return this.finish(undefined, d.length > 0);
           break;
@@ -420,6 +435,8 @@ export class UpstreamPool {
   private sweeper: NodeJS.Timeout | undefined;
   /** @internal */
   tick = 0;
+  /** @internal the last final head parsed, with its bytes (up to and with the blank line) */
+  lastHead: { bytes: Buffer; head: Head } | undefined;
 
   constructor(opts: UpstreamPoolOptions = {}) {
     const timeoutMs = opts.timeoutMs ?? 60_000;

@@ -208,6 +208,9 @@ describe('ingress fast path: proxying', () => {
       if (path.startsWith('/tecl')) return 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 60\r\n\r\n5\r\nhello\r\n0\r\n\r\n';
       // more bytes than the answer's length, shaped like an answer: they must not become the next request's
       if (path.startsWith('/two-lengths')) return 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok';
+      if (path.startsWith('/echo')) return `HTTP/1.1 200 OK\r\nContent-Length: ${head.length + 2}\r\n\r\n${head}\r\n`;
+      // the same head bytes for GET and HEAD (no body for HEAD): the framing is the request's
+      if (path.startsWith('/same-head')) return `HTTP/1.1 200 OK\r\nX-U: 1\r\nTransfer-Encoding: chunked\r\n\r\n${head.startsWith('HEAD ') ? '' : '3\r\nabc\r\n0\r\n\r\n'}`;
       if (path.startsWith('/overlong')) return 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nX-Injected: 1\r\nContent-Length: 4\r\n\r\nevil';
 
       const body = JSON.stringify({ path, xff: /X-Forwarded-For: ([^\r]*)/.exec(head)?.[1], host: /\r\nHost: ([^\r]*)/.exec(head)?.[1] });
@@ -238,6 +241,38 @@ describe('ingress fast path: proxying', () => {
     assert.match(got, /\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n/);
     assert.match(got, /\r\nDate: /);
     assert.deepEqual(handedOff, [], 'served without Node');
+  });
+
+  it('serves a head repeated on a connection as the first: a new X-Request-ID each time, a changed head read anew', async () => {
+    handedOff.length = 0;
+    const a = 'GET /echo HTTP/1.1\r\nHost: x.test\r\nX-A: 1\r\n\r\n';
+    const withId = 'GET /echo HTTP/1.1\r\nHost: x.test\r\nX-Request-ID: client-1\r\n\r\n';
+    const longer = 'GET /echo HTTP/1.1\r\nHost: x.test\r\nX-A: 1\r\nX-B: 2\r\n\r\n';
+    const sent = [a, a, a, withId, withId, a, longer, a];
+    const { got, socket } = await exchange(port, sent.join(''), (g) => count(g, 'HTTP/1.1 200 OK\r\n') === sent.length && g.endsWith('Scheme: http\r\n'));
+    socket.destroy();
+    const heads = got.split('HTTP/1.1 200 OK\r\n').slice(1).map((answer) => answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    assert.equal(heads.length, sent.length);
+    const ids = heads.map((h) => [...h.matchAll(/\r\nX-Request-ID: ([^\r]*)/g)].map((m) => m[1]));
+    for (const i of [0, 1, 2, 5, 6, 7]) assert.match(ids[i].join(), /^[0-9a-f]{32}$/, heads[i]);
+    assert.equal(new Set([0, 1, 2, 5, 6, 7].map((i) => ids[i][0])).size, 6, 'a new ID per request');
+    assert.deepEqual([ids[3], ids[4]], [['client-1'], ['client-1']]);
+    for (const i of [0, 1, 2, 5, 7]) assert.match(heads[i], /^GET \/echo HTTP\/1\.1\r\nHost: x\.test\r\nX-A: 1\r\nX-Request-ID: [0-9a-f]{32}\r\nX-Real-IP: 127\.0\.0\.1\r\n/);
+    assert.match(heads[6], /\r\nX-A: 1\r\nX-B: 2\r\nX-Request-ID: /);
+    assert.deepEqual(handedOff, []);
+  });
+
+  it('frames an endpoint head it saw before by the request at hand (HEAD, then GET, then HEAD)', async () => {
+    const head = 'HEAD /same-head HTTP/1.1\r\nHost: x.test\r\n\r\n';
+    const get = 'GET /same-head HTTP/1.1\r\nHost: x.test\r\n\r\n';
+    const { got, socket } = await exchange(port, head + get + head + get, (g) => count(g, 'HTTP/1.1 200 OK\r\n') === 4 && g.endsWith('0\r\n\r\n'));
+    socket.destroy();
+    const answers = got.split('HTTP/1.1 200 OK\r\n').slice(1);
+    for (const i of [0, 2]) {
+      assert.doesNotMatch(answers[i], /Transfer-Encoding/, answers[i]);
+      assert.ok(answers[i].endsWith('\r\n\r\n'), answers[i]);
+    }
+    for (const i of [1, 3]) assert.match(answers[i], /^X-U: 1\r\nDate: [^\r]+\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n3\r\nabc\r\n0\r\n\r\n$/);
   });
 
   it('passes a chunked answer on chunked, and a 204 without a body', async () => {

@@ -65,6 +65,13 @@ describe('ingress upstream pool', () => {
           return 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
         case '/head':
           return 'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n';
+        case '/ok':
+          return 'HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nok';
+        // the head of /ok, then no body (an answer to HEAD)
+        case '/ok-head':
+          return 'HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\n\r\n';
+        case '/ok-close':
+          return 'HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok';
         case '/no-content':
           return 'HTTP/1.1 204 No Content\r\n\r\n';
         case '/until-close':
@@ -158,6 +165,24 @@ describe('ingress upstream pool', () => {
     assert.equal(n.head?.status, 204);
     assert.equal(n.body, '');
     assert.equal((await fetchVia(pool, ep.port, '/length')).body, 'hello world');
+  });
+
+  it('hands out one head object for the same head bytes, framing each answer by its own request', async () => {
+    const before = ep.connections();
+    const a = await fetchVia(pool, ep.port, '/ok');
+    const b = await fetchVia(pool, ep.port, '/ok');
+    assert.equal(b.head, a.head);
+    assert.deepEqual([a.body, b.body], ['ok', 'ok']);
+    const h = await fetchVia(pool, ep.port, '/ok-head', 'HEAD');
+    assert.equal(h.head, a.head);
+    assert.equal(h.error, undefined);
+    assert.equal(h.body, '');
+    assert.equal((await fetchVia(pool, ep.port, '/ok')).body, 'ok');
+    assert.ok(ep.connections() - before <= 1, 'the HEAD answer left the connection reusable');
+    const c = await fetchVia(pool, ep.port, '/ok-close');
+    assert.notEqual(c.head, a.head);
+    assert.deepEqual(c.head?.headers, ['X-A', '1', 'Content-Length', '2']);
+    assert.equal(c.body, 'ok');
   });
 
   it('reads a body without framing until the endpoint closes', async () => {
