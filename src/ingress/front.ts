@@ -17,6 +17,12 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 const TEXT_SEARCH = 512;
 /** heads up to this long are kept per connection to recognise the next one (more would tie up memory per idle connection) */
 const KEPT_HEAD_BYTES = 4096;
+
+function copyOf(buf: Buffer, length: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(length);
+  buf.copy(out, 0, 0, length);
+  return out;
+}
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** control characters (HTAB allowed) */
 const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
@@ -389,7 +395,8 @@ class FastConnection {
       length = at + 4;
       if (length <= KEPT_HEAD_BYTES) {
         // a read holding just this head is kept as it is (nothing writes into it); a piece of more memory is copied
-        this.lastHead = buf.byteOffset === 0 && buf.buffer.byteLength === length ? buf : Buffer.from(buf.subarray(0, length));
+        // into memory of its own (Buffer.from would take a slice of the shared 8 KiB pool and keep all of it)
+        this.lastHead = buf.byteOffset === 0 && buf.buffer.byteLength === length ? buf : copyOf(buf, length);
         this.lastRequest = req;
       }
     }
@@ -403,7 +410,16 @@ class FastConnection {
     if (this.buf) this.socket.pause();
     if (req !== this.upstreamFor || route !== this.upstreamRoute) this.upstreamHeadOf(req, route);
     const head = req.requestId === undefined ? this.upstreamHead + requestID() + this.upstreamTail : this.upstreamHead;
+    // only the head of a kept request stays built: a bigger one would be held by an idle connection
+    if (req !== this.lastRequest) this.forgetUpstreamHead();
     this.send(route.target, route.backend, head, req.method === 'HEAD', Math.min(route.backend.endpoints.length, 3) + 1);
+  }
+
+  private forgetUpstreamHead(): void {
+    this.upstreamFor = undefined;
+    this.upstreamRoute = undefined;
+    this.upstreamHead = '';
+    this.upstreamTail = '';
   }
 
   /** Makes the endpoint's head for `req` on `route` (the parts around the request ID). */

@@ -4,7 +4,6 @@
 /** A name, a colon and a value without control characters (HTAB allowed), then CRLF; as many lines as there are. */
 export const HEADER_LINES = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*$/y;
 
-/** Is text[start, end) `lower`, ignoring ASCII case? */
 /**
  * The header lines of a head (checked by HEADER_LINES, each ending in CRLF), one after the other; the ones
  * not dropped are passed on as the runs of the text between the dropped ones.
@@ -51,6 +50,7 @@ export class HeaderLines {
   }
 }
 
+/** Is text[start, end) `lower`, ignoring ASCII case? */
 export function isName(text: string, start: number, end: number, lower: string): boolean {
   if (end - start !== lower.length) return false;
   for (let i = 0; i < lower.length; i++) {

@@ -158,7 +158,7 @@ export function pickEndpoint(b: Extract<ResolvedBackend, { ok: true }>): Endpoin
   return ep;
 }
 
-export function responseHeaders(raw: string[]): string[] {
+export function responseHeaders(raw: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();

@@ -25,7 +25,7 @@ export interface UpstreamHead {
   readonly hasLength: boolean;
   readonly hasDate: boolean;
   /** `lines` as [name, value, …] */
-  readonly headers: string[];
+  readonly headers: readonly string[];
 }
 
 class Head implements UpstreamHead {
@@ -44,7 +44,8 @@ class Head implements UpstreamHead {
   get hasLength(): boolean {
     return this.length >= 0;
   }
-  get headers(): string[] {
+  /** [name, value, …]; shared by every answer with the same head: never change it */
+  get headers(): readonly string[] {
     if (this.parsed) return this.parsed;
     const out: string[] = [];
     for (let start = 0; start < this.lines.length; ) {

@@ -262,6 +262,20 @@ describe('ingress fast path: proxying', () => {
     assert.deepEqual(handedOff, []);
   });
 
+  it('serves a repeated head bigger than the kept 4 KiB the same way, built anew each time', async () => {
+    handedOff.length = 0;
+    const big = 'GET /echo HTTP/1.1\r\nHost: x.test\r\nX-Big: ' + 'b'.repeat(5000) + '\r\n\r\n';
+    const sent = [big, big, big];
+    const { got, socket } = await exchange(port, sent.join(''), (g) => count(g, 'HTTP/1.1 200 OK\r\n') === sent.length && g.endsWith('Scheme: http\r\n'));
+    socket.destroy();
+    const heads = got.split('HTTP/1.1 200 OK\r\n').slice(1).map((answer) => answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    assert.equal(heads.length, 3);
+    for (const h of heads) assert.match(h, /^GET \/echo HTTP\/1\.1\r\nHost: x\.test\r\nX-Big: b{5000}\r\nX-Request-ID: [0-9a-f]{32}\r\n/);
+    const ids = heads.map((h) => /X-Request-ID: ([0-9a-f]{32})/.exec(h)?.[1]);
+    assert.equal(new Set(ids).size, 3, 'a new ID per request');
+    assert.deepEqual(handedOff, []);
+  });
+
   it('frames an endpoint head it saw before by the request at hand (HEAD, then GET, then HEAD)', async () => {
     const head = 'HEAD /same-head HTTP/1.1\r\nHost: x.test\r\n\r\n';
     const get = 'GET /same-head HTTP/1.1\r\nHost: x.test\r\n\r\n';
