@@ -193,7 +193,7 @@ function sharedPrevItem(ev: StoreEvent & { prevValue: string }): PrevItem {
       },
       deleted() {
         if (!deleted) {
-          const prev = deepClone(parse());
+          const prev = JSON.parse(ev.prevValue) as StoredKubeObject;
           prev.metadata.resourceVersion = String(ev.rev);
           deleted = { obj: prev, raw: JSON.stringify(prev) };
         }
@@ -532,7 +532,7 @@ export class Registry {
       if (wantRV !== undefined && wantRV !== '' && wantRV !== String(cur.rev)) throw errConflict(gr(info), name, OBJECT_MODIFIED);
       if (meta.uid !== undefined && meta.uid !== '' && meta.uid !== old.metadata.uid)
         throw errConflict(gr(info), name, `Precondition failed: UID in precondition: ${old.metadata.uid}, UID in object meta: ${String(meta.uid)}`);
-      const updated = this.prepareUpdate(info, obj, old, opts.subresource);
+      const updated = this.prepareUpdate(info, obj, old, opts.subresource, cur.value);
       if (!opts.skipFieldTracking)
         this.trackManagedFields?.(info, updated, old, { manager: opts.fieldManager, operation: opts.operation ?? 'Update', subresource: opts.subresource });
       await this.admit('update', info, updated, old, { dryRun: opts.dryRun, subresource: opts.subresource, user: opts.user, warn: opts.warn });
@@ -572,7 +572,8 @@ export class Registry {
   }
 
   /** Applies what the server owns and validates: the object that would be stored, RV not yet set. */
-  private prepareUpdate(info: KindInfo, obj: KubeObject, old: StoredKubeObject, subresource: string | undefined): KubeObject {
+  /** `stored`: the stored text of `old` (parsing it again is a cheaper deep copy than cloning `old`). */
+  private prepareUpdate(info: KindInfo, obj: KubeObject, old: StoredKubeObject, subresource: string | undefined, stored: string): KubeObject {
     const meta = obj.metadata!;
     const om = old.metadata;
     // Server-owned metadata always comes from the stored object.
@@ -591,7 +592,7 @@ export class Registry {
     if (subresource === 'status') {
       // A status write changes status (and annotations, as upstream's status strategies for workloads allow:
       // the deployment controller records the revision there); spec, labels and the rest stay as stored.
-      const copy = deepClone(old);
+      const copy = JSON.parse(stored) as StoredKubeObject;
       out = { ...copy, status: obj.status };
       out.metadata = { ...copy.metadata };
       if (meta.annotations !== undefined) out.metadata.annotations = meta.annotations;
