@@ -133,7 +133,8 @@ export function parseSimpleHead(text: string): SimpleRequest | undefined {
         break;
     }
     if (n === 12 && isName(text, lineStart, colon, 'x-request-id')) {
-      requestId = trimmed(text, colon + 1, end);
+      // an empty one gets a new ID, as ingress-nginx maps an empty $http_x_request_id to $request_id
+      requestId = trimmed(text, colon + 1, end) || undefined;
       drop = true;
     } else if (n >= 12 && !drop && isName(text, lineStart, lineStart + 12, 'x-forwarded-')) drop = true;
     if (drop) h.drop();

@@ -130,7 +130,8 @@ export function forwardedHeaders(raw: string[], remote: string, scheme: Scheme, 
     if (lower === 'connection') options = connectionOptions(raw[i + 1], options);
     if (HOP_BY_HOP.has(lower) || lower.startsWith('x-forwarded-') || lower === 'x-real-ip') continue;
     if (lower === 'x-request-id') {
-      requestId = raw[i + 1];
+      // an empty one gets a new ID, as ingress-nginx maps an empty $http_x_request_id to $request_id
+      requestId = raw[i + 1].trim() || undefined;
       continue;
     }
     out.push(raw[i], raw[i + 1]);

@@ -51,6 +51,16 @@ describe('ingress fast path: request heads', () => {
     const h = forwardedHeaders(['Host', 'x', 'X-Secret', '1', 'Connection', 'X-Secret', 'Content-Length', '3', 'Accept', '*/*'], '10.0.0.1', 'http', 'x', 80);
     assert.deepEqual(h.slice(0, 6), ['Host', 'x', 'Content-Length', '3', 'Accept', '*/*']);
   });
+  it('treats an empty X-Request-ID as none, on the fast path and through Node', () => {
+    assert.equal(parseSimpleHead('GET / HTTP/1.1\r\nHost: x\r\nX-Request-ID:  ')?.requestId, undefined);
+    assert.equal(parseSimpleHead('GET / HTTP/1.1\r\nHost: x\r\nX-Request-ID: abc')?.requestId, 'abc');
+    const id = (raw: string[]) => {
+      const h = forwardedHeaders(raw, '10.0.0.1', 'http', 'x', 80);
+      return h[h.indexOf('X-Request-ID') + 1];
+    };
+    assert.match(id(['Host', 'x', 'X-Request-ID', '']), /^[0-9a-f]{32}$/);
+    assert.equal(id(['Host', 'x', 'X-Request-ID', 'abc']), 'abc');
+  });
   it('leaves everything else to Node', () => {
     const bad: Record<string, string> = {
       'HTTP/1.0': 'GET / HTTP/1.0\r\nHost: x',
@@ -259,6 +269,18 @@ describe('ingress fast path: proxying', () => {
     assert.deepEqual([ids[3], ids[4]], [['client-1'], ['client-1']]);
     for (const i of [0, 1, 2, 5, 7]) assert.match(heads[i], /^GET \/echo HTTP\/1\.1\r\nHost: x\.test\r\nX-A: 1\r\nX-Request-ID: [0-9a-f]{32}\r\nX-Real-IP: 127\.0\.0\.1\r\n/);
     assert.match(heads[6], /\r\nX-A: 1\r\nX-B: 2\r\nX-Request-ID: /);
+    assert.deepEqual(handedOff, []);
+  });
+
+  it('gives a request with an empty X-Request-ID a new one', async () => {
+    handedOff.length = 0;
+    const empty = 'GET /echo HTTP/1.1\r\nHost: x.test\r\nX-Request-ID: \r\n\r\n';
+    const { got, socket } = await exchange(port, empty + empty, (g) => count(g, 'HTTP/1.1 200 OK\r\n') === 2 && g.endsWith('Scheme: http\r\n'));
+    socket.destroy();
+    const ids = [...got.matchAll(/\r\nX-Request-ID: ([^\r]*)/g)].map((m) => m[1]);
+    assert.equal(ids.length, 2, got);
+    for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/);
+    assert.notEqual(ids[0], ids[1]);
     assert.deepEqual(handedOff, []);
   });
 
