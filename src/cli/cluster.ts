@@ -1,4 +1,5 @@
 // `timonel up` as a library: storage, API server, certificates, kubeconfig, bootstrap objects.
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinScheme } from '../api/kinds/index.js';
@@ -19,6 +20,8 @@ import { serviceAccountController } from '../controllers/serviceaccount/controll
 import { persistentVolumeBinderController, pvcProtectionController, pvProtectionController } from '../controllers/volume/index.js';
 import { defaultLocalPathBaseDir, ensureDefaultStorageClass, localPathProvisionerController } from '../controllers/localpath/provisioner.js';
 import { RestClient } from '../client/rest.js';
+import type { Informer } from '../client/informer.js';
+import { RESOURCES } from '../client/shared.js';
 import { disruptionController } from '../controllers/disruption/controller.js';
 import { resourceQuotaController } from '../controllers/resourcequota/controller.js';
 import { rootCACertPublisherController } from '../controllers/rootcacert/controller.js';
@@ -294,6 +297,8 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     return t;
   };
   const controllers: { stop(): Promise<void> }[] = [];
+  /** the controller manager's pods informer, when it runs: simulated nodes read it rather than watch pods themselves */
+  let podInformer: (() => Informer<Pod>) | undefined;
   try {
     await ensureDefaultStorageClass(new RestClient(componentTransport('bootstrap')));
   } catch (e) {
@@ -308,6 +313,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     // kube-root-ca.crt in every namespace, for pods' kube-api-access volumes (plain HTTP test clusters have no CA)
     if (pki) factories.push(rootCACertPublisherController(pki.ca.certPem));
     const manager = new ControllerManager(componentTransport('controller-manager'), factories, { log });
+    podInformer = () => manager.informers.informer<Pod>(RESOURCES.pods);
     // the API is ready before the controllers' caches are: do not hold the ready line for them
     manager.start().catch((e: unknown) => log(`controller manager: ${(e as Error).message}`));
     controllers.push(manager);
@@ -321,7 +327,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   if (opts.simulatedNodes && opts.simulatedNodes > 0) {
     // registering thousands of nodes takes seconds: the API is ready before they are
     const count = opts.simulatedNodes;
-    simulatedStarting = import('../node/simulated/index.js').then((m) => m.startSimulatedNodes(componentTransport('simulated-nodes'), { count, log })).then(
+    simulatedStarting = import('../node/simulated/index.js').then((m) => m.startSimulatedNodes(componentTransport('simulated-nodes'), { count, log, podInformer: podInformer?.() })).then(
       (s) => {
         simulated = s;
       },

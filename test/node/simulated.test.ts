@@ -7,6 +7,7 @@ import type { Node, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
 import { isNotFound, RestClient, type ResourceClient, type ResourceRef } from '../../src/client/rest.js';
 import { inProcessAcceptor, inProcessTransport, type Transport } from '../../src/client/transport.js';
 import { ANN_SIMULATE, startSimulatedNodes, type SimulatedNodes } from '../../src/node/simulated/index.js';
+import { RESOURCES, SharedInformers } from '../../src/client/shared.js';
 import { kubectlPath } from '../helpers/kubectl.js';
 import { skipUnless } from '../helpers/skip.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
@@ -205,6 +206,39 @@ describe('simulated nodes', () => {
       assert.equal((await nodes.get('sim-0')).status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
       await again.stop();
     } finally {
+      t.close();
+    }
+  });
+
+  it("reads pods from a shared informer when given one, and leaves it running when stopped", async () => {
+    // the group's own requests, to see that it opens no watch of pods
+    const groupRequests: string[] = [];
+    const acceptor = inProcessAcceptor((req, res) => {
+      groupRequests.push(`${req.method} ${req.url}`);
+      cluster.api.handle(req, res);
+    });
+    const t = inProcessTransport(acceptor, { username: 'system:node:shared', groups: ['system:nodes'] });
+    const shared = new SharedInformers(transport);
+    const informer = shared.informer<Pod>(RESOURCES.pods);
+    shared.start();
+    try {
+      await shared.waitForSync();
+      // a pod bound before the group starts is picked up from what the synced informer already holds
+      await pods.create(bound('early', 'shared-0'));
+      await waitFor('the informer to see early', async () => informer.get('default/early'));
+      const group = await startSimulatedNodes(t, { count: 1, namePrefix: 'shared-', firstIndex: 20, heartbeatSeconds: 1, podInformer: informer });
+      await phase('early', 'Running');
+      await pods.create(bound('late', 'shared-0'));
+      await phase('late', 'Running');
+      assert.deepEqual(groupRequests.filter((r) => r.includes('/pods?')), [], 'no list or watch of pods of its own');
+      assert.ok(groupRequests.some((r) => r.includes('/pods/late/status')), 'it wrote the pods through its own transport');
+      await group.stop();
+      // the informer is its owner's: still watching after the group stopped
+      await pods.create(bound('after', 'shared-0'));
+      await waitFor('the informer to see a pod created after the stop', async () => informer.get('default/after'));
+      assert.equal((await pods.get('after')).status?.phase, 'Pending', 'a stopped group moves no pod');
+    } finally {
+      await shared.stop();
       t.close();
     }
   });

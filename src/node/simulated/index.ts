@@ -49,6 +49,11 @@ export interface SimulatedNodesOptions {
   concurrency?: number;
   /** the lifecycle table (default POD_STAGES) */
   stages?: readonly PodStage[];
+  /**
+   * a pods informer of the same process to read from instead of a watch of the nodes' own (e.g. the controller
+   * manager's: one parse and one cache per pod change, not two); its owner starts and stops it
+   */
+  podInformer?: Informer<Pod>;
   clock?: Clock;
   log?: (line: string) => void;
 }
@@ -148,6 +153,7 @@ class Simulator implements SimulatedNodes {
   private readonly nodeClient: ResourceClient<Node>;
   private readonly leaseClient: ResourceClient<Lease>;
   private readonly informer: Informer<Pod>;
+  private readonly ownInformer: boolean;
   private readonly timeline: Timeline;
   private readonly writes: Limiter;
   private readonly clock: Clock;
@@ -189,26 +195,30 @@ class Simulator implements SimulatedNodes {
       this.nodeNames.push(name);
       this.nodes.set(name, { name, index, hostIP: hostIPFor(index), ips: new PodIPAllocator(podCIDRFor(index)), live: true });
     }
+    this.ownInformer = !opts.podInformer;
     // one informer for the pods of every node: bound pods only, filtered by node name here
-    this.informer = new Informer<Pod>(this.podClient, {
-      fieldSelector: 'spec.nodeName!=',
-      log: this.log,
-      name: 'simulated-node pods',
-      // as upstream's scheduler does with its pod informer: managedFields are much of a pod's bytes and nothing here reads them
-      transform: (p) => {
-        if (p.metadata) delete p.metadata.managedFields;
-      },
-    });
+    this.informer =
+      opts.podInformer ??
+      new Informer<Pod>(this.podClient, {
+        fieldSelector: 'spec.nodeName!=',
+        log: this.log,
+        name: 'simulated-node pods',
+        // as upstream's scheduler does with its pod informer: managedFields are much of a pod's bytes and nothing here reads them
+        transform: (p) => {
+          if (p.metadata) delete p.metadata.managedFields;
+        },
+      });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => this.writes.run(() => this.register(n))));
+    // after registration: a shared informer, synced already, tells the new handler of every pod it holds at once
     this.informer.addEventHandler({
       onAdd: (p) => this.observe(p),
       onUpdate: (_old, p) => this.observe(p),
       onDelete: (p) => this.forget(p),
     });
-  }
-
-  async start(): Promise<void> {
-    await Promise.all([...this.nodes.values()].map((n) => this.writes.run(() => this.register(n))));
-    this.informer.start();
+    if (this.ownInformer) this.informer.start();
     await this.informer.waitForSync();
     // one timer; each tick renews one slice of the nodes, so renewals are spread over the period
     const slices = Math.max(1, Math.min(HEARTBEAT_SLICES, this.nodes.size));
@@ -253,7 +263,7 @@ class Simulator implements SimulatedNodes {
       this.stopped = true;
       if (this.heartbeat !== undefined) this.clock.clearTimeout(this.heartbeat);
       this.timeline.stop();
-      await this.informer.stop();
+      if (this.ownInformer) await this.informer.stop();
     }
     await this.writes.drained();
     if (opts.deleteNodes) {
