@@ -4,7 +4,7 @@
 // serves as its snapshot.
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { Listers, Snapshot } from './framework.js';
-import { newPodInfo, NodeInfo, podKey, type PodInfo } from './nodeinfo.js';
+import { newPodInfo, NodeInfo, NodeTable, podKey, type PodInfo } from './nodeinfo.js';
 
 interface PodState {
   info: PodInfo;
@@ -18,6 +18,7 @@ export const isTerminal = (pod: Pod): boolean => pod.status?.phase === 'Succeede
 
 export class SchedulerCache implements Snapshot {
   private readonly nodeInfos = new Map<string, NodeInfo>();
+  private readonly table = new NodeTable();
   private readonly podStates = new Map<string, PodState>();
   private nodeList: NodeInfo[] = [];
   private nodeListDirty = false;
@@ -56,7 +57,7 @@ export class SchedulerCache implements Snapshot {
   addNode(node: Node): void {
     const name = node.metadata?.name ?? '';
     let ni = this.nodeInfos.get(name);
-    if (!ni) this.nodeInfos.set(name, (ni = new NodeInfo(name)));
+    if (!ni) this.nodeInfos.set(name, (ni = new NodeInfo(name, this.table)));
     const wasListed = !!ni.node;
     ni.setNode(node);
     if (!wasListed) this.nodesChanged();
@@ -72,7 +73,7 @@ export class SchedulerCache implements Snapshot {
     const ni = this.nodeInfos.get(name);
     if (!ni) return;
     ni.setNode(undefined);
-    if (ni.pods.size === 0) this.nodeInfos.delete(name);
+    if (ni.pods.size === 0) this.dropNodeInfo(ni);
     this.nodesChanged();
   }
 
@@ -153,7 +154,7 @@ export class SchedulerCache implements Snapshot {
 
   private addToNode(nodeName: string, info: PodInfo): void {
     let ni = this.nodeInfos.get(nodeName);
-    if (!ni) this.nodeInfos.set(nodeName, (ni = new NodeInfo(nodeName)));
+    if (!ni) this.nodeInfos.set(nodeName, (ni = new NodeInfo(nodeName, this.table)));
     ni.addPod(info);
     this.trackAffinity(ni);
   }
@@ -166,7 +167,17 @@ export class SchedulerCache implements Snapshot {
     if (!ni) return;
     ni.removePod(key);
     this.trackAffinity(ni);
-    if (!ni.node && ni.pods.size === 0) this.nodeInfos.delete(s.nodeName);
+    if (!ni.node && ni.pods.size === 0) this.dropNodeInfo(ni);
+  }
+
+  private dropNodeInfo(ni: NodeInfo): void {
+    this.nodeInfos.delete(ni.name);
+    ni.detach();
+  }
+
+  /** Rows of the shared node table in use (one per NodeInfo). */
+  tableRows(): number {
+    return this.table.size;
   }
 
   private trackAffinity(ni: NodeInfo): void {
@@ -192,12 +203,47 @@ function samePodScheduling(a: Pod, b: Pod): boolean {
   if (a === b) return true;
   if (a.metadata?.resourceVersion && a.metadata.resourceVersion === b.metadata?.resourceVersion) return true;
   if (!!a.metadata?.deletionTimestamp !== !!b.metadata?.deletionTimestamp) return false;
-  if (JSON.stringify(a.metadata?.labels ?? {}) !== JSON.stringify(b.metadata?.labels ?? {})) return false;
+  if (!sameJSON(a.metadata?.labels ?? {}, b.metadata?.labels ?? {})) return false;
   // the spec of a bound pod changes rarely (image, tolerations, resize); compare what we parse
   const sa = a.spec;
   const sb = b.spec;
   return (
-    JSON.stringify([sa?.containers?.map((c) => c.resources), sa?.initContainers?.map((c) => c.resources), sa?.overhead, sa?.affinity, sa?.volumes]) ===
-    JSON.stringify([sb?.containers?.map((c) => c.resources), sb?.initContainers?.map((c) => c.resources), sb?.overhead, sb?.affinity, sb?.volumes])
+    sameResources(sa?.containers, sb?.containers) &&
+    sameResources(sa?.initContainers, sb?.initContainers) &&
+    sameJSON(sa?.overhead, sb?.overhead) &&
+    sameJSON(sa?.affinity, sb?.affinity) &&
+    sameJSON(sa?.volumes, sb?.volumes)
   );
+}
+
+function sameResources(a: readonly { resources?: object }[] | undefined, b: readonly { resources?: object }[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!sameJSON(a[i].resources, b[i].resources)) return false;
+  return true;
+}
+
+/**
+ * Whether two JSON-like values serialize to the same JSON up to the order of object keys (a key
+ * whose value is undefined counts as absent), without serializing them.
+ */
+export function sameJSON(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return a === b;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJSON(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in ao) {
+    if (ao[k] === undefined) continue;
+    if (!sameJSON(ao[k], bo[k])) return false;
+    n++;
+  }
+  for (const k in bo) if (bo[k] !== undefined) n--;
+  return n === 0;
 }

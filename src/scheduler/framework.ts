@@ -28,30 +28,29 @@ export const isRejected = (s: Status | undefined): boolean => s?.code === 'Unsch
 
 /** Data plugins keep between extension points of one scheduling cycle. */
 export class CycleState {
-  private readonly data = new Map<string, unknown>();
-  /** plugins whose PreFilter said Skip: their Filter is not run */
-  readonly skipFilter = new Set<string>();
-  /** plugins whose PreScore said Skip: their Score is not run */
-  readonly skipScore = new Set<string>();
+  // created on first use: most pods' cycles store nothing
+  private data?: Map<string, unknown>;
   /** PreFilter may narrow the nodes worth filtering (NodeAffinity on metadata.name); undefined = all */
   nodeNames?: Set<string>;
   /** who narrowed them, for the message about the other nodes */
-  readonly narrowedBy: string[] = [];
+  narrowedBy: readonly string[] = EMPTY_NAMES;
 
   read<T>(key: string): T | undefined {
-    return this.data.get(key) as T | undefined;
+    return this.data?.get(key) as T | undefined;
   }
   write(key: string, v: unknown): void {
-    this.data.set(key, v);
+    (this.data ??= new Map()).set(key, v);
   }
   /** Keeps only `names` (intersected with an earlier narrowing). */
   restrictNodes(plugin: string, names: Iterable<string>): void {
     const next = new Set(names);
     if (this.nodeNames) for (const n of next) if (!this.nodeNames.has(n)) next.delete(n);
     this.nodeNames = next;
-    this.narrowedBy.push(plugin);
+    this.narrowedBy = [...this.narrowedBy, plugin];
   }
 }
+
+const EMPTY_NAMES: readonly string[] = [];
 
 /** Cluster objects besides nodes and pods that plugins read (from informer caches). */
 export interface Listers {
@@ -102,6 +101,8 @@ export interface PreScorePlugin extends Plugin {
 
 export interface ScorePlugin extends Plugin {
   score(state: CycleState, pod: PodInfo, node: NodeInfo): number;
+  /** Optional: `scores[i] = score(state, pod, nodes[i])` for every node, in one call (no call per node). */
+  scoreNodes?(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], scores: number[]): void;
   /** Brings raw scores (`scores[i]` is `nodes[i]`'s) into [0, MAX_NODE_SCORE]. */
   normalizeScores?(state: CycleState, pod: PodInfo, scores: number[], nodes: readonly NodeInfo[]): void;
 }

@@ -20,19 +20,32 @@ export interface Resource {
 
 export const emptyResource = (): Resource => ({ milliCPU: 0, memory: 0, ephemeralStorage: 0, allowedPodNumber: 0 });
 
+// Pods repeat the same few quantities ("100m", "500Mi"): each string is parsed once.
+const MAX_REMEMBERED_QUANTITIES = 4096;
+const milliCPUOf = new Map<string, number>();
+const valueOf = new Map<string, number>();
+
 function quantityNumber(name: string, q: unknown): number {
   if (typeof q !== 'string' && typeof q !== 'number') return 0;
+  const cpu = name === 'cpu';
+  const memo = cpu ? milliCPUOf : valueOf;
+  const key = String(q);
+  let n = memo.get(key);
+  if (n !== undefined) return n;
   try {
     const parsed = parseQuantity(q);
-    return Number(name === 'cpu' ? milliValue(parsed) : value(parsed));
+    n = Number(cpu ? milliValue(parsed) : value(parsed));
   } catch {
-    return 0;
+    n = 0;
   }
+  if (memo.size >= MAX_REMEMBERED_QUANTITIES) memo.clear();
+  memo.set(key, n);
+  return n;
 }
 
 function addList(r: Resource, list: Record<string, unknown> | undefined, sign = 1): void {
   if (!list) return;
-  for (const [name, q] of Object.entries(list)) addOne(r, name, sign * quantityNumber(name, q));
+  for (const name in list) addOne(r, name, sign * quantityNumber(name, list[name]));
 }
 
 function addOne(r: Resource, name: string, n: number): void {
@@ -216,21 +229,77 @@ export function newPodInfo(pod: Pod): PodInfo {
 export const hasPodAffinity = (p: PodInfo): boolean =>
   p.requiredAffinity.length + p.requiredAntiAffinity.length + p.preferredAffinity.length + p.preferredAntiAffinity.length > 0;
 
+// A row of a NodeTable: what filters and scores read of every node they look at.
+const ALLOC_CPU = 0;
+const ALLOC_MEMORY = 1;
+const ALLOC_EPHEMERAL = 2;
+const ALLOC_PODS = 3;
+const REQ_CPU = 4;
+const REQ_MEMORY = 5;
+const REQ_EPHEMERAL = 6;
+const POD_COUNT = 7;
+const NON_ZERO_CPU = 8;
+const NON_ZERO_MEMORY = 9;
+const STRIDE = 10;
+
+/**
+ * The numbers of many NodeInfos packed in one Float64Array, a row per node, rows in the order the
+ * nodes were added. A scheduling cycle filters hundreds of nodes; reading each node's resources from
+ * its Resource objects (memory sizes are boxed numbers) costs a dozen scattered cache lines per node,
+ * a row costs one or two, and neighbouring nodes sit in neighbouring rows.
+ */
+export class NodeTable {
+  data: Float64Array;
+  private used = 0;
+  private readonly free: number[] = [];
+
+  constructor(capacity = 64) {
+    this.data = new Float64Array(Math.max(1, capacity) * STRIDE);
+  }
+
+  /** The offset of a zeroed row. */
+  allocate(): number {
+    const slot = this.free.pop() ?? this.used++;
+    if ((slot + 1) * STRIDE > this.data.length) {
+      const grown = new Float64Array(Math.max((slot + 1) * STRIDE, 2 * this.data.length));
+      grown.set(this.data);
+      this.data = grown;
+    }
+    return slot * STRIDE;
+  }
+
+  release(row: number): void {
+    this.data.fill(0, row, row + STRIDE);
+    this.free.push(row / STRIDE);
+  }
+
+  /** Rows in use. */
+  get size(): number {
+    return this.used - this.free.length;
+  }
+}
+
+// nodes without taints share one empty list, which a scan over many nodes finds in cache
+const NO_TAINTS: Taint[] = [];
+const orNone = (taints: Taint[]): Taint[] => (taints.length ? taints : NO_TAINTS);
+
 /**
  * A node and the sums over the pods on it (bound or assumed). `node` is undefined while pods name
- * a node the cache has not seen yet.
+ * a node the cache has not seen yet. `allocatable` and `requested` are the full sums; the numbers
+ * filters and scores read per node are also kept in a row of a NodeTable (read them through the getters).
  */
 export class NodeInfo {
+  // the fields every filter reads come first: together in the object's first cache line
+  private table: NodeTable;
+  private row: number;
   node?: Node;
-  labels: Record<string, string> = {};
-  /** NoSchedule and NoExecute taints: the ones that filter */
-  filterTaints: Taint[] = [];
-  preferNoScheduleTaints: Taint[] = [];
   unschedulable = false;
+  /** NoSchedule and NoExecute taints: the ones that filter */
+  filterTaints: Taint[] = NO_TAINTS;
+  preferNoScheduleTaints: Taint[] = NO_TAINTS;
+  labels: Record<string, string> = {};
   allocatable: Resource = emptyResource();
   requested: Resource = emptyResource();
-  nonZeroMilliCPU = 0;
-  nonZeroMemory = 0;
   readonly pods = new Map<string, PodInfo>();
   /** pods with any pod (anti-)affinity term */
   readonly podsWithAffinity = new Set<PodInfo>();
@@ -240,16 +309,71 @@ export class NodeInfo {
   /** bumped on every change */
   generation = 0;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    table?: NodeTable,
+  ) {
+    this.table = table ?? new NodeTable(1);
+    this.row = this.table.allocate();
+  }
+
+  get allocatableMilliCPU(): number {
+    return this.table.data[this.row + ALLOC_CPU];
+  }
+  get allocatableMemory(): number {
+    return this.table.data[this.row + ALLOC_MEMORY];
+  }
+  get allocatableEphemeralStorage(): number {
+    return this.table.data[this.row + ALLOC_EPHEMERAL];
+  }
+  get allowedPodNumber(): number {
+    return this.table.data[this.row + ALLOC_PODS];
+  }
+  get requestedMilliCPU(): number {
+    return this.table.data[this.row + REQ_CPU];
+  }
+  get requestedMemory(): number {
+    return this.table.data[this.row + REQ_MEMORY];
+  }
+  get requestedEphemeralStorage(): number {
+    return this.table.data[this.row + REQ_EPHEMERAL];
+  }
+  /** the number of pods on the node (pods.size) */
+  get podCount(): number {
+    return this.table.data[this.row + POD_COUNT];
+  }
+  /** cpu requested by the pods, missing requests counted as the non-zero default (scoring) */
+  get nonZeroMilliCPU(): number {
+    return this.table.data[this.row + NON_ZERO_CPU];
+  }
+  get nonZeroMemory(): number {
+    return this.table.data[this.row + NON_ZERO_MEMORY];
+  }
+
+  /** Gives the row back to a shared table (the cache dropped this NodeInfo); the numbers stay readable. */
+  detach(): void {
+    const own = new NodeTable(1);
+    const row = own.allocate();
+    own.data.set(this.table.data.subarray(this.row, this.row + STRIDE), row);
+    this.table.release(this.row);
+    this.table = own;
+    this.row = row;
+  }
 
   setNode(node: Node | undefined): void {
     this.node = node;
     this.labels = node?.metadata?.labels ?? {};
-    const taints = node?.spec?.taints ?? [];
-    this.filterTaints = taints.filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute');
-    this.preferNoScheduleTaints = taints.filter((t) => t.effect === 'PreferNoSchedule');
+    const taints = node?.spec?.taints ?? NO_TAINTS;
+    this.filterTaints = orNone(taints.filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute'));
+    this.preferNoScheduleTaints = orNone(taints.filter((t) => t.effect === 'PreferNoSchedule'));
     this.unschedulable = node?.spec?.unschedulable === true;
-    this.allocatable = resourceFromList(node?.status?.allocatable as Record<string, unknown> | undefined);
+    const a = (this.allocatable = resourceFromList(node?.status?.allocatable as Record<string, unknown> | undefined));
+    const d = this.table.data;
+    const r = this.row;
+    d[r + ALLOC_CPU] = a.milliCPU;
+    d[r + ALLOC_MEMORY] = a.memory;
+    d[r + ALLOC_EPHEMERAL] = a.ephemeralStorage;
+    d[r + ALLOC_PODS] = a.allowedPodNumber;
     this.generation++;
   }
 
@@ -257,8 +381,7 @@ export class NodeInfo {
     this.removePod(p.key);
     this.pods.set(p.key, p);
     addResource(this.requested, p.requests);
-    this.nonZeroMilliCPU += p.nonZeroMilliCPU;
-    this.nonZeroMemory += p.nonZeroMemory;
+    this.countPod(p, 1);
     if (hasPodAffinity(p)) this.podsWithAffinity.add(p);
     if (p.requiredAntiAffinity.length) this.podsWithRequiredAntiAffinity.add(p);
     for (const c of p.claims) {
@@ -274,8 +397,7 @@ export class NodeInfo {
     if (!p) return undefined;
     this.pods.delete(key);
     addResource(this.requested, p.requests, -1);
-    this.nonZeroMilliCPU -= p.nonZeroMilliCPU;
-    this.nonZeroMemory -= p.nonZeroMemory;
+    this.countPod(p, -1);
     this.podsWithAffinity.delete(p);
     this.podsWithRequiredAntiAffinity.delete(p);
     for (const c of p.claims) {
@@ -286,6 +408,18 @@ export class NodeInfo {
     }
     this.generation++;
     return p;
+  }
+
+  private countPod(p: PodInfo, sign: number): void {
+    const d = this.table.data;
+    const r = this.row;
+    const q = this.requested;
+    d[r + REQ_CPU] = q.milliCPU;
+    d[r + REQ_MEMORY] = q.memory;
+    d[r + REQ_EPHEMERAL] = q.ephemeralStorage;
+    d[r + POD_COUNT] = this.pods.size;
+    d[r + NON_ZERO_CPU] += sign * p.nonZeroMilliCPU;
+    d[r + NON_ZERO_MEMORY] += sign * p.nonZeroMemory;
   }
 }
 

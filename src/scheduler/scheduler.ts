@@ -10,7 +10,7 @@ import type { Informer } from '../client/informer.js';
 import { ClientStatusError, isConflict, isNotFound, type ResourceClient } from '../client/rest.js';
 import { RESOURCES } from '../client/shared.js';
 import { Framework, NoNodesAvailableError } from './algorithm.js';
-import { isTerminal, SchedulerCache } from './cache.js';
+import { isTerminal, sameJSON, SchedulerCache } from './cache.js';
 import type { Clock } from '../client/clock.js';
 import type { Component, ComponentContext } from './context.js';
 import { FitError, type CycleState, type Listers } from './framework.js';
@@ -94,18 +94,26 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const truncate = (s: string) => (s.length > MAX_MESSAGE_LENGTH ? s.slice(0, MAX_MESSAGE_LENGTH - 3) + '...' : s);
 const podRef = (pod: Pod) => ({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata });
 
-function json(v: unknown): string {
-  return JSON.stringify(v ?? null);
+/** JSON-equal, where a missing value is null. */
+const same = (a: unknown, b: unknown) => sameJSON(a ?? null, b ?? null);
+
+function sameConditions(a: Node['status'], b: Node['status']): boolean {
+  const ca = a?.conditions;
+  const cb = b?.conditions;
+  if (!ca || !cb) return !ca === !cb;
+  if (ca.length !== cb.length) return false;
+  for (let i = 0; i < ca.length; i++) if (ca[i].type !== cb[i].type || ca[i].status !== cb[i].status) return false;
+  return true;
 }
 
 /** Whether a node change can let a pending pod fit (labels, taints, cordon, allocatable, conditions). */
 function nodeSchedulingChanged(a: Node, b: Node): boolean {
   return (
-    json(a.metadata?.labels) !== json(b.metadata?.labels) ||
-    json(a.spec?.taints) !== json(b.spec?.taints) ||
+    !same(a.metadata?.labels, b.metadata?.labels) ||
+    !same(a.spec?.taints, b.spec?.taints) ||
     !!a.spec?.unschedulable !== !!b.spec?.unschedulable ||
-    json(a.status?.allocatable) !== json(b.status?.allocatable) ||
-    json(a.status?.conditions?.map((c) => [c.type, c.status])) !== json(b.status?.conditions?.map((c) => [c.type, c.status]))
+    !same(a.status?.allocatable, b.status?.allocatable) ||
+    !sameConditions(a.status, b.status)
   );
 }
 
@@ -185,7 +193,7 @@ export class Scheduler implements Component {
     namespaces.addEventHandler({
       onAdd: () => this.queue.moveAllToActiveOrBackoff([INTER_POD_AFFINITY]),
       onUpdate: (a, b) => {
-        if (json(a.metadata?.labels) !== json(b.metadata?.labels)) this.queue.moveAllToActiveOrBackoff([INTER_POD_AFFINITY]);
+        if (!same(a.metadata?.labels, b.metadata?.labels)) this.queue.moveAllToActiveOrBackoff([INTER_POD_AFFINITY]);
       },
     });
   }
@@ -209,7 +217,7 @@ export class Scheduler implements Component {
       if (!old.spec?.nodeName) this.queue.deleteKey(podKey(pod));
       this.cache.updatePod(pod);
       if (wasCounted && isTerminal(pod) && !isTerminal(old)) this.queue.moveAllToActiveOrBackoff([NODE_RESOURCES_FIT, INTER_POD_AFFINITY, POD_TOPOLOGY_SPREAD]);
-      else if (!old.spec?.nodeName || json(old.metadata?.labels) !== json(pod.metadata?.labels))
+      else if (!old.spec?.nodeName || !same(old.metadata?.labels, pod.metadata?.labels))
         this.queue.moveAllToActiveOrBackoff([INTER_POD_AFFINITY, POD_TOPOLOGY_SPREAD]);
       return;
     }

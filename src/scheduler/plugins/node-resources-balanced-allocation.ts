@@ -34,14 +34,24 @@ export class NodeResourcesBalancedAllocationPlugin implements PreScorePlugin, Sc
   }
 
   score(_state: CycleState, pod: PodInfo, node: NodeInfo): number {
-    const cpu = node.allocatable.milliCPU;
-    const mem = node.allocatable.memory;
-    // the common case of two resources, without arrays (this runs for every node of every pod)
-    if (cpu > 0 && mem > 0) {
-      const fc = Math.min(1, (node.requested.milliCPU + pod.requests.milliCPU) / cpu);
-      const fm = Math.min(1, (node.requested.memory + pod.requests.memory) / mem);
-      return Math.trunc((1 - Math.abs((fc - fm) / 2)) * MAX_NODE_SCORE);
-    }
-    return balancedResourceScore([node.requested.milliCPU + pod.requests.milliCPU, node.requested.memory + pod.requests.memory], [cpu, mem]);
+    return balancedAllocation(pod, node);
   }
+
+  scoreNodes(_state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], scores: number[]): void {
+    for (let i = 0; i < nodes.length; i++) scores[i] = balancedAllocation(pod, nodes[i]);
+  }
+}
+
+function balancedAllocation(pod: PodInfo, node: NodeInfo): number {
+  const cpu = node.allocatableMilliCPU;
+  const mem = node.allocatableMemory;
+  const usedCPU = node.requestedMilliCPU + pod.requests.milliCPU;
+  const usedMemory = node.requestedMemory + pod.requests.memory;
+  // the common case of two resources, without arrays (this runs for every node of every pod)
+  if (cpu > 0 && mem > 0) {
+    const fc = Math.min(1, usedCPU / cpu);
+    const fm = Math.min(1, usedMemory / mem);
+    return Math.trunc((1 - Math.abs((fc - fm) / 2)) * MAX_NODE_SCORE);
+  }
+  return balancedResourceScore([usedCPU, usedMemory], [cpu, mem]);
 }

@@ -41,15 +41,13 @@ export function insufficientResources(pod: PodInfo, node: NodeInfo, ignoredResou
   return out;
 }
 
-/** The allocation-free check the filter runs first (the same rules as insufficientResources). */
+/** The allocation-free check the filter runs first (the same rules as insufficientResources), on the node's table row. */
 function fits(pod: PodInfo, node: NodeInfo): boolean {
   const req = pod.requests;
-  const used = node.requested;
-  const alloc = node.allocatable;
-  if (node.pods.size + 1 > alloc.allowedPodNumber) return false;
-  if (req.milliCPU > 0 && alloc.milliCPU < req.milliCPU + used.milliCPU) return false;
-  if (req.memory > 0 && alloc.memory < req.memory + used.memory) return false;
-  if (req.ephemeralStorage > 0 && alloc.ephemeralStorage < req.ephemeralStorage + used.ephemeralStorage) return false;
+  if (node.podCount + 1 > node.allowedPodNumber) return false;
+  if (req.milliCPU > 0 && node.allocatableMilliCPU < req.milliCPU + node.requestedMilliCPU) return false;
+  if (req.memory > 0 && node.allocatableMemory < req.memory + node.requestedMemory) return false;
+  if (req.ephemeralStorage > 0 && node.allocatableEphemeralStorage < req.ephemeralStorage + node.requestedEphemeralStorage) return false;
   // extended resources: the full check decides (ignored ones included)
   return !req.scalar?.size;
 }
@@ -88,14 +86,24 @@ export class NodeResourcesFitPlugin implements FilterPlugin, ScorePlugin {
 
   /** LeastAllocated over cpu and memory, counting missing requests as the non-zero defaults. */
   score(_state: CycleState, pod: PodInfo, node: NodeInfo): number {
+    return this.leastAllocated(pod, node);
+  }
+
+  scoreNodes(_state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], scores: number[]): void {
+    for (let i = 0; i < nodes.length; i++) scores[i] = this.leastAllocated(pod, nodes[i]);
+  }
+
+  private leastAllocated(pod: PodInfo, node: NodeInfo): number {
     let total = 0;
     let weights = 0;
-    if (node.allocatable.milliCPU > 0) {
-      total += leastRequestedScore(node.nonZeroMilliCPU + pod.nonZeroMilliCPU, node.allocatable.milliCPU) * this.cpuWeight;
+    const cpu = node.allocatableMilliCPU;
+    const memory = node.allocatableMemory;
+    if (cpu > 0) {
+      total += leastRequestedScore(node.nonZeroMilliCPU + pod.nonZeroMilliCPU, cpu) * this.cpuWeight;
       weights += this.cpuWeight;
     }
-    if (node.allocatable.memory > 0) {
-      total += leastRequestedScore(node.nonZeroMemory + pod.nonZeroMemory, node.allocatable.memory) * this.memoryWeight;
+    if (memory > 0) {
+      total += leastRequestedScore(node.nonZeroMemory + pod.nonZeroMemory, memory) * this.memoryWeight;
       weights += this.memoryWeight;
     }
     return weights ? Math.trunc(total / weights) : 0;

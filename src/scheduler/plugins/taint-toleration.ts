@@ -19,7 +19,9 @@ export class TaintTolerationPlugin implements FilterPlugin, PreScorePlugin, Scor
   }
 
   preScore(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[]): Status | undefined {
-    if (!nodes.some((n) => n.preferNoScheduleTaints.length > 0)) return SKIP;
+    let tainted = false;
+    for (let i = 0; i < nodes.length && !tainted; i++) tainted = nodes[i].preferNoScheduleTaints.length > 0;
+    if (!tainted) return SKIP;
     // only tolerations that can match a PreferNoSchedule taint count
     const tolerations = (pod.pod.spec?.tolerations ?? []).filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
     state.write(PRE_SCORE_KEY, tolerations);
