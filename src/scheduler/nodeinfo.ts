@@ -38,6 +38,7 @@ function quantityNumber(name: string, q: unknown): number {
   } catch {
     n = 0;
   }
+  if (key.length > 64) return n;
   if (memo.size >= MAX_REMEMBERED_QUANTITIES) memo.clear();
   memo.set(key, n);
   return n;
