@@ -1,5 +1,6 @@
 // The embedded backend: one SQLite file in WAL mode, one connection, writes serialized by the
 // (synchronous) driver, a revision log that feeds watches and is compacted in the background.
+import { close as closeFd, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import {
   closedError,
@@ -311,6 +312,15 @@ export class SqliteStore implements Store {
   /** about how many bytes were committed to the write-ahead log since the last checkpoint */
   private logBytes = 0;
   private lastWriteAt = 0;
+  /**
+   * A read-only descriptor of the write-ahead log, to sync it on the thread pool before a checkpoint: SQLite
+   * syncs the log first thing in a checkpoint, on the event loop, and about half of a checkpoint's stall was that
+   * sync (-1: not opened yet; undefined: cannot be, e.g. an in-memory database).
+   */
+  private walFd: number | undefined = -1;
+  private walSyncing = false;
+  /** written to since the last truncating checkpoint: a pause empties the log file (a passive checkpoint keeps its size) */
+  private logUntruncated = false;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private readonly checkpointIdleMs: number;
   private readonly checkpointBytes: number;
@@ -565,11 +575,13 @@ export class SqliteStore implements Store {
 
   private wroteLog(bytes: number): void {
     this.logBytes += bytes;
+    this.logUntruncated = true;
     this.lastWriteAt = performance.now();
     if (this.logBytes >= this.checkpointBytes) {
-      // after the writers of this batch have their answers; the log file is kept for reuse
-      setImmediate(this.checkpoint, 'PASSIVE');
-      return;
+      // after the writers of this batch have their answers, and the log's sync off the event loop; the log file
+      // is kept for reuse. A log that outgrows a slow sync by a tenth is checkpointed at once (SQLite syncs it).
+      if (!this.walSyncing) this.syncLogThenCheckpoint();
+      else if (this.logBytes >= this.checkpointBytes * 1.1) setImmediate(this.checkpoint, 'PASSIVE');
     }
     this.checkpointTimer ??= setTimeout(this.checkpointWhenIdle, this.checkpointIdleMs).unref();
   }
@@ -584,11 +596,32 @@ export class SqliteStore implements Store {
     this.checkpoint('TRUNCATE');
   };
 
+  private syncLogThenCheckpoint(): void {
+    if (this.walFd === -1) {
+      try {
+        this.walFd = this.db.memory ? undefined : openSync(`${this.db.name}-wal`, 'r');
+      } catch {
+        this.walFd = undefined;
+      }
+    }
+    const fd = this.walFd;
+    if (fd === undefined) return void setImmediate(this.checkpoint, 'PASSIVE');
+    this.walSyncing = true;
+    // whatever the outcome, SQLite syncs the log again itself (by then little or nothing is left to write)
+    fdatasync(fd, () => {
+      this.walSyncing = false;
+      if (this.closed) closeFd(fd, () => {});
+      // (unless a checkpoint ran meanwhile)
+      else if (this.logBytes >= this.checkpointBytes) this.checkpoint('PASSIVE');
+    });
+  }
+
   private readonly checkpoint = (mode: 'PASSIVE' | 'TRUNCATE'): void => {
-    if (this.closed || this.logBytes === 0) return;
+    if (this.closed || (mode === 'PASSIVE' ? this.logBytes === 0 : !this.logUntruncated)) return;
     try {
       this.db.pragma(`wal_checkpoint(${mode})`);
       this.logBytes = 0;
+      if (mode === 'TRUNCATE') this.logUntruncated = false;
     } catch {
       // (a full disk, say) the log keeps every commit; the next pause tries again
     }
@@ -620,6 +653,8 @@ export class SqliteStore implements Store {
     this.hub.clear();
     this.readCache.clear();
     this.db.close();
+    // a sync in flight still uses the descriptor: its callback closes it
+    if (this.walFd !== undefined && this.walFd !== -1 && !this.walSyncing) closeFd(this.walFd, () => {});
   }
 
   private committed(ev: StoreEvent, stored: StoredValue): void {
