@@ -31,7 +31,8 @@ function memo<T>(max: number, fn: (k: string) => T): (k: string) => T {
   };
 }
 
-export const fieldElement = (name: string): string => `f:${name}`;
+/** `f:<name>`, one string per name: compare and the walkers make one for every field they pass. */
+export const fieldElement = memo(50_000, (name: string): string => `f:${name}`);
 
 /** `k:` element of a list item from its key fields (any order; written sorted by name). */
 export function keyElement(key: Readonly<Record<string, unknown>>): string {
@@ -306,13 +307,31 @@ export class FieldSet {
   private encode(includeSelf: boolean): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     if (includeSelf) out['.'] = {};
-    const pes = [...this.members];
-    for (const pe of this.children.keys()) if (!this.members.has(pe)) pes.push(pe);
-    for (const pe of pes.sort(compareElements)) {
+    const pes = this.elements();
+    for (let i = 0; i < pes.length; i++) {
+      const pe = pes[i];
       const c = this.children.get(pe);
       out[pe] = c ? c.encode(this.members.has(pe)) : {};
     }
     return out;
+  }
+
+  /** The elements of this node (members and those with children), in upstream's order. */
+  private elements(): string[] {
+    const pes: string[] = [];
+    let fieldsOnly = true;
+    for (const pe of this.members) {
+      pes.push(pe);
+      if (fieldsOnly && !pe.startsWith('f:')) fieldsOnly = false;
+    }
+    for (const pe of this.children.keys()) {
+      if (this.members.has(pe)) continue;
+      pes.push(pe);
+      if (fieldsOnly && !pe.startsWith('f:')) fieldsOnly = false;
+    }
+    // fields alone sort by name: compareElements' order, without calling it
+    if (pes.length > 1) pes.sort(fieldsOnly ? undefined : compareElements);
+    return pes;
   }
 
   /** Reads FieldsV1 JSON; throws an Error when it is not well formed. */

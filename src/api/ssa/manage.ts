@@ -1,5 +1,6 @@
 // The two entry points of field management, as upstream's FieldManager chains them: recording who changed
 // what on every write (Update), and server-side apply (Apply).
+import type { ManagedFieldsEntry } from 'kubernetes-types/meta/v1.js';
 import { errBadRequest } from '../errors.js';
 import { deepClone, isPlainObject } from '../object.js';
 import { nowRFC3339 } from '../names.js';
@@ -10,10 +11,12 @@ import {
   applyConfig,
   conflictStatusError,
   decodeManagedFields,
+  deepFreeze,
   encodeManagedFields,
   isResetManagedFields,
   LAST_APPLIED,
   lastAppliedFields,
+  readManagedFields,
   recordUpdate,
   type ManagedFields,
   type UpdaterOptions,
@@ -51,6 +54,14 @@ function decodeOrEmpty(v: unknown): ManagedFields {
   }
 }
 
+function readOrEmpty(v: unknown): ManagedFields {
+  try {
+    return readManagedFields(v);
+  } catch {
+    return new Map();
+  }
+}
+
 function withoutManagedFields(obj: KubeObject): Obj {
   const out: Obj = { ...obj };
   if (isPlainObject(obj.metadata)) {
@@ -81,7 +92,7 @@ function zeroStruct(v: Obj, node: SSANode): Obj {
 }
 
 function cloneManaged(m: ManagedFields): ManagedFields {
-  return new Map([...m].map(([id, e]) => [id, { ...e }]));
+  return new Map([...m].map(([id, e]) => [id, { manager: e.manager, operation: e.operation, apiVersion: e.apiVersion, subresource: e.subresource, time: e.time, set: e.set }]));
 }
 
 /**
@@ -93,53 +104,69 @@ export function updateManagedFields(live: KubeObject | undefined, next: KubeObje
   const meta = (next.metadata ??= {});
   const liveEntries = live?.metadata?.managedFields;
   let managed: ManagedFields;
-  if (o.subresource) managed = decodeOrEmpty(liveEntries);
+  if (o.subresource) managed = readOrEmpty(liveEntries);
   else if (isResetManagedFields(meta.managedFields)) managed = new Map();
   else {
-    managed = decodeOrEmpty(meta.managedFields);
-    if (managed.size === 0) managed = decodeOrEmpty(liveEntries);
+    managed = readOrEmpty(meta.managedFields);
+    if (managed.size === 0) managed = readOrEmpty(liveEntries);
   }
-  delete meta.managedFields;
   // An existing object nobody tracks stays untracked until its first apply.
-  if (managed.size === 0 && live?.metadata?.uid) return;
+  if (managed.size === 0 && live?.metadata?.uid) return setManagedFields(meta, undefined);
   const memo = !live && managed.size === 0 && !o.subresource ? createMemoKey(next as Obj, manager, o) : undefined;
   if (memo !== undefined) {
     const fieldsV1 = createdFields.get(memo);
     if (fieldsV1 !== undefined) {
-      if (fieldsV1) meta.managedFields = [{ manager: manager || 'unknown', operation: 'Update', apiVersion: o.apiVersion, time: o.now ?? nowRFC3339(), fieldsType: 'FieldsV1', fieldsV1: JSON.parse(fieldsV1) as object }];
-      return;
+      if (!fieldsV1) return setManagedFields(meta, undefined);
+      return setManagedFields(meta, [{ manager: manager || 'unknown', operation: 'Update', apiVersion: o.apiVersion, time: o.now ?? nowRFC3339(), fieldsType: 'FieldsV1', fieldsV1 }]);
     }
   }
   const uo = updaterOptions(o);
   const liveObj = live ? withoutManagedFields(live) : zeroLike(next as Obj, uo.schema);
   try {
-    recordUpdate(liveObj, next as Obj, managed, manager ?? '', uo);
+    recordUpdate(liveObj, withoutManagedFields(next), managed, manager ?? '', uo);
   } catch {
     // an object the schema cannot walk keeps the ownership it had
-    if (liveEntries) meta.managedFields = liveEntries;
-    return;
+    return setManagedFields(meta, liveEntries);
   }
   const encoded = encodeManagedFields(managed);
-  if (encoded) meta.managedFields = encoded;
-  if (memo !== undefined && (encoded?.length ?? 0) <= 1) rememberCreated(memo, encoded?.[0]?.fieldsV1 ? JSON.stringify(encoded[0].fieldsV1) : '');
+  setManagedFields(meta, encoded);
+  if (memo !== undefined && (encoded?.length ?? 0) <= 1) rememberCreated(memo, encoded?.[0]?.fieldsV1 ?? null);
+}
+
+/**
+ * Sets (or removes) managedFields, as metadata's last field (where Go writes it). Replacing it there in place
+ * is cheaper than deleting it and adding it again.
+ */
+function setManagedFields(meta: NonNullable<KubeObject['metadata']>, entries: ManagedFieldsEntry[] | undefined): void {
+  if ('managedFields' in meta && !(entries && lastKey(meta) === 'managedFields')) delete meta.managedFields;
+  if (entries) meta.managedFields = entries;
+}
+
+function lastKey(o: object): string | undefined {
+  let last: string | undefined;
+  for (const k in o) last = k;
+  return last;
 }
 
 /**
  * The fields a create records depend only on the object's shape (its keys, which values are objects,
- * empty or null, and its arrays whole), so objects created alike share one computation, by that shape.
+ * empty or null, and its arrays whole), so objects created alike share one computation, by that shape,
+ * and one frozen FieldsV1 (null: the create records nothing).
  */
-const createdFields = new Map<string, string>();
+const createdFields = new Map<string, object | null>();
 let createdFieldsChars = 0;
 const MAX_CREATED_FIELDS_CHARS = 4 << 20;
 
-function rememberCreated(key: string, fieldsV1: string): void {
-  createdFieldsChars += key.length + fieldsV1.length;
+function rememberCreated(key: string, fieldsV1: object | null): void {
+  const chars = key.length + (fieldsV1 ? JSON.stringify(fieldsV1).length : 0);
+  createdFieldsChars += chars;
   if (createdFieldsChars > MAX_CREATED_FIELDS_CHARS) {
     createdFields.clear();
-    createdFieldsChars = key.length + fieldsV1.length;
+    createdFieldsChars = chars;
   }
-  createdFields.set(key, fieldsV1);
+  createdFields.set(key, fieldsV1 && deepFreeze(fieldsV1));
 }
+
 
 function createMemoKey(obj: Obj, manager: string | undefined, o: ManageOptions): string | undefined {
   let ignored = '';

@@ -2,7 +2,7 @@
 // two objects, merging an applied configuration into a live object, and removing a set of fields.
 import { errBadRequest } from '../errors.js';
 import { deepEqual, isPlainObject } from '../object.js';
-import { fieldElement, FieldSet, keyElement, pathString, valueElement, type FieldPath } from './fieldset.js';
+import { fieldElement, FieldSet, goJSON, keyElement, pathString, valueElement, type FieldPath } from './fieldset.js';
 import { fieldNode, resolveNode, structural, type SSANode } from './schema.js';
 
 type Obj = Record<string, unknown>;
@@ -20,16 +20,52 @@ export function itemElement(node: SSANode, item: unknown, at: FieldPath = []): s
   const list = node as ListNode;
   if (item === null) throw errBadRequest(`${pathString(at) || '.'}: associative list with keys may not have a null element`);
   if (!isPlainObject(item)) throw errBadRequest(`${pathString(at) || '.'}: associative list with keys may not have non-map elements`);
-  const key: Obj = {};
-  for (const k of list.keys) {
-    if (item[k] !== undefined && item[k] !== null) key[k] = item[k];
-    else if (list.keyDefaults && k in list.keyDefaults) key[k] = list.keyDefaults[k];
+  if (list.keys.length === 1) {
+    const k = list.keys[0];
+    let v = item[k];
+    if (v === undefined || v === null) v = list.keyDefaults && k in list.keyDefaults ? list.keyDefaults[k] : undefined;
+    if (v !== undefined) return singleKeyElement(k, v);
+  } else {
+    const key: Obj = {};
+    let any = false;
+    for (const k of list.keys) {
+      if (item[k] !== undefined && item[k] !== null) key[k] = item[k];
+      else if (list.keyDefaults && k in list.keyDefaults) key[k] = list.keyDefaults[k];
+      else continue;
+      any = true;
+    }
+    if (any) return keyElement(key);
   }
-  if (Object.keys(key).length === 0)
-    throw errBadRequest(
-      `${pathString(at) || '.'}: associative list with keys has an element that omits all key fields ${JSON.stringify(list.keys)} (and doesn't have default values for any key fields)`,
-    );
-  return keyElement(key);
+  throw errBadRequest(
+    `${pathString(at) || '.'}: associative list with keys has an element that omits all key fields ${JSON.stringify(list.keys)} (and doesn't have default values for any key fields)`,
+  );
+}
+
+/** `k:` elements of items keyed by one field, by field name and key value (keyElement's spelling). */
+const singleKeyElements = new Map<string, Map<unknown, string>>();
+const MAX_SINGLE_KEY_ELEMENTS = 20_000;
+
+function singleKeyElement(name: string, value: unknown): string {
+  let byValue = singleKeyElements.get(name);
+  if (byValue === undefined) {
+    byValue = new Map();
+    singleKeyElements.set(name, byValue);
+  }
+  let pe = byValue.get(value);
+  if (pe === undefined) {
+    pe = `k:{${goJSON(name)}:${goJSON(value)}}`;
+    if (typeof value !== 'object') {
+      if (byValue.size >= MAX_SINGLE_KEY_ELEMENTS) byValue.clear();
+      byValue.set(value, pe);
+    }
+  }
+  return pe;
+}
+
+/** Whether an object has a key (without listing them). */
+function hasKeys(o: Obj): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 // ---- the field set of a value ----
@@ -111,65 +147,104 @@ export interface Comparison {
 export function compare(lhs: unknown, rhs: unknown, node: SSANode, skip?: FieldSet): Comparison {
   const c: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
   const n = resolveNode(node, lhs, rhs);
-  compareContainer(isPlainObject(lhs) ? lhs : {}, isPlainObject(rhs) ? rhs : {}, n, [], c, skip);
+  const root = new Where(undefined, '');
+  root.added = c.added;
+  root.modified = c.modified;
+  root.removed = c.removed;
+  compareContainer(isPlainObject(lhs) ? lhs : {}, isPlainObject(rhs) ? rhs : {}, n, [], root, skip);
   return c;
 }
 
-function compareValue(l: unknown, r: unknown, node: SSANode, at: string[], c: Comparison, skip: FieldSet | undefined): void {
-  const n = resolveNode(node, l, r);
-  let leaf = false;
-  const doLeaf = () => {
-    leaf = true;
-    if (l === undefined) c.added.insert(at);
-    else if (r === undefined) c.removed.insert(at);
-    else if (!deepEqual(l, r)) c.modified.insert(at);
-  };
+/** A container compare is in: its node in each result set, made when something below it is first recorded. */
+class Where {
+  added: FieldSet | undefined;
+  modified: FieldSet | undefined;
+  removed: FieldSet | undefined;
+  constructor(
+    readonly parent: Where | undefined,
+    readonly pe: string,
+  ) {}
+}
+
+type Result = 'added' | 'modified' | 'removed';
+
+function resultNode(w: Where, which: Result): FieldSet {
+  let node = w[which];
+  if (node === undefined) {
+    const parent = resultNode(w.parent!, which);
+    node = parent.children.get(w.pe);
+    if (node === undefined) {
+      node = new FieldSet();
+      parent.children.set(w.pe, node);
+    }
+    w[which] = node;
+  }
+  return node;
+}
+
+/** Compares the values at element `pe` of the container at `w` (`at` ends with `pe`). */
+function compareValue(l: unknown, r: unknown, node: SSANode, pe: string, at: string[], w: Where, skip: FieldSet | undefined): void {
+  const n = node.kind === 'deduced' ? resolveNode(node, l, r) : node;
   switch (n.kind) {
     case 'struct':
     case 'map': {
-      const L = isPlainObject(l) ? l : {};
-      const R = isPlainObject(r) ? r : {};
-      if (Object.keys(L).length === 0 && Object.keys(R).length === 0) doLeaf();
-      else compareContainer(L, R, n, at, c, skip);
+      const L = isPlainObject(l) ? l : EMPTY_OBJECT;
+      const R = isPlainObject(r) ? r : EMPTY_OBJECT;
+      if (hasKeys(L) || hasKeys(R)) {
+        compareContainer(L, R, n, at, new Where(w, pe), skip);
+        addedOrRemoved(l, r, pe, w);
+        return;
+      }
       break;
     }
     case 'list':
     case 'set': {
-      const L = Array.isArray(l) ? l : [];
-      const R = Array.isArray(r) ? r : [];
-      if (L.length === 0 && R.length === 0) doLeaf();
-      else compareContainer(L, R, n, at, c, skip);
+      const L = Array.isArray(l) ? l : EMPTY_LIST;
+      const R = Array.isArray(r) ? r : EMPTY_LIST;
+      if (L.length || R.length) {
+        compareContainer(L, R, n, at, new Where(w, pe), skip);
+        addedOrRemoved(l, r, pe, w);
+        return;
+      }
       break;
     }
-    default:
-      doLeaf();
   }
-  if (!leaf) {
-    if (l === undefined) c.added.insert(at);
-    else if (r === undefined) c.removed.insert(at);
-  }
+  // a leaf: a scalar, an atomic value or an empty container
+  if (l === undefined) resultNode(w, 'added').members.add(pe);
+  else if (r === undefined) resultNode(w, 'removed').members.add(pe);
+  else if (!deepEqual(l, r)) resultNode(w, 'modified').members.add(pe);
 }
 
-function compareContainer(L: Obj | unknown[], R: Obj | unknown[], n: SSANode, at: string[], c: Comparison, skip: FieldSet | undefined): void {
-  const child = (l: unknown, r: unknown, node: SSANode, pe: string) => {
-    if (skip?.members.has(pe)) return;
-    at.push(pe);
-    compareValue(l, r, node, at, c, skip?.children.get(pe));
-    at.pop();
-  };
+/** A container only one side has is itself added or removed, besides what is in it. */
+function addedOrRemoved(l: unknown, r: unknown, pe: string, w: Where): void {
+  if (l === undefined) resultNode(w, 'added').members.add(pe);
+  else if (r === undefined) resultNode(w, 'removed').members.add(pe);
+}
+
+const EMPTY_OBJECT: Obj = Object.freeze({}) as Obj;
+const EMPTY_LIST: unknown[] = Object.freeze([]) as unknown as unknown[];
+
+function compareChild(l: unknown, r: unknown, node: SSANode, pe: string, at: string[], w: Where, skip: FieldSet | undefined): void {
+  if (skip?.members.has(pe)) return;
+  at.push(pe);
+  compareValue(l, r, node, pe, at, w, skip?.children.get(pe));
+  at.pop();
+}
+
+function compareContainer(L: Obj | unknown[], R: Obj | unknown[], n: SSANode, at: string[], w: Where, skip: FieldSet | undefined): void {
   if (n.kind === 'struct' || n.kind === 'map') {
     const l = L as Obj;
     const r = R as Obj;
-    for (const k in l) if (l[k] !== undefined) child(l[k], r[k], fieldNode(n, k), fieldElement(k));
-    for (const k in r) if (r[k] !== undefined && l[k] === undefined) child(undefined, r[k], fieldNode(n, k), fieldElement(k));
+    for (const k in l) if (l[k] !== undefined) compareChild(l[k], r[k], fieldNode(n, k), fieldElement(k), at, w, skip);
+    for (const k in r) if (r[k] !== undefined && l[k] === undefined) compareChild(undefined, r[k], fieldNode(n, k), fieldElement(k), at, w, skip);
     return;
   }
   if (n.kind !== 'list' && n.kind !== 'set') return;
   const elem = n.kind === 'list' ? n.elem : ATOMIC;
   const lItems = indexItems(n, L as unknown[], at);
   const rItems = indexItems(n, R as unknown[], at);
-  for (const [pe, item] of lItems) child(item, rItems.get(pe), elem, pe);
-  for (const [pe, item] of rItems) if (!lItems.has(pe)) child(undefined, item, elem, pe);
+  for (const [pe, item] of lItems) compareChild(item, rItems.get(pe), elem, pe, at, w, skip);
+  for (const [pe, item] of rItems) if (!lItems.has(pe)) compareChild(undefined, item, elem, pe, at, w, skip);
 }
 
 const ATOMIC: SSANode = { kind: 'atomic' };

@@ -59,8 +59,10 @@ describe('updateManagedFields on create', () => {
       updateManagedFields(undefined, again, manager, opts);
       assert.deepEqual(again.metadata?.managedFields, first.metadata?.managedFields);
       assert.equal(JSON.stringify(again), JSON.stringify(first), 'same fields, same order');
-      // what is shared is not the same object: changing one result leaves the next alone
-      (again.metadata!.managedFields![0].fieldsV1 as Record<string, unknown>)['f:extra'] = {};
+      // what is shared is frozen: changing one result in place fails loudly and leaves the next alone
+      assert.throws(() => {
+        (again.metadata!.managedFields![0].fieldsV1 as Record<string, unknown>)['f:extra'] = {};
+      }, TypeError);
       const third = fresh(obj);
       updateManagedFields(undefined, third, manager, opts);
       assert.deepEqual(third.metadata?.managedFields, first.metadata?.managedFields);
