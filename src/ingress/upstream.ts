@@ -490,11 +490,20 @@ export class UpstreamPool {
   /** @internal a connection that closed */
   forget(c: Conn): void {
     this.all.delete(c);
-    if (!c.idle) return;
-    c.idle = false;
     const list = this.idle.get(c.key);
-    const at = list?.indexOf(c) ?? -1;
-    if (at >= 0) list!.splice(at, 1);
+    if (!list) return;
+    if (c.idle) {
+      c.idle = false;
+      const at = list.indexOf(c);
+      if (at >= 0) list.splice(at, 1);
+    }
+    // endpoints come and go with pods: no entry is kept for one with nothing idle whose connection closed
+    if (list.length === 0) this.idle.delete(c.key);
+  }
+
+  /** @internal endpoints the pool keeps an idle list for */
+  get idleEndpoints(): number {
+    return this.idle.size;
   }
 
   /** connections idle right now, over every endpoint */

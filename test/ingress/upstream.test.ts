@@ -279,6 +279,23 @@ describe('ingress upstream pool', () => {
     }
   });
 
+  it('keeps no entry for an endpoint once its connections closed', async () => {
+    const quick = new UpstreamPool({ timeoutMs: 150 });
+    try {
+      assert.equal((await fetchVia(quick, ep.port, '/length')).body, 'hello world');
+      assert.equal(quick.idleEndpoints, 1);
+      // a connection in use when it closes (the endpoint went away mid-answer) leaves nothing behind either
+      const cut = await fetchVia(quick, ep.port, '/close-early');
+      assert.ok(cut.error);
+      const t0 = Date.now();
+      while ((quick.idleCount > 0 || quick.idleEndpoints > 0) && Date.now() - t0 < 2000) await new Promise((res) => setTimeout(res, 20));
+      assert.equal(quick.idleCount, 0);
+      assert.equal(quick.idleEndpoints, 0, 'an empty idle list stays for an endpoint nothing uses');
+    } finally {
+      quick.destroy();
+    }
+  });
+
   it('closes an idle connection after the timeout; traffic keeps one open', async () => {
     const quick = new UpstreamPool({ timeoutMs: 150 });
     try {
