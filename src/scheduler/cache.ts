@@ -3,6 +3,7 @@
 // already sees the resources they use. One scheduling cycle runs synchronously, so the cache itself
 // serves as its snapshot.
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import { deepEqual } from '../api/object.js';
 import type { Listers, Snapshot } from './framework.js';
 import { newPodInfo, NodeInfo, NodeTable, podKey, type PodInfo } from './nodeinfo.js';
 
@@ -203,47 +204,22 @@ function samePodScheduling(a: Pod, b: Pod): boolean {
   if (a === b) return true;
   if (a.metadata?.resourceVersion && a.metadata.resourceVersion === b.metadata?.resourceVersion) return true;
   if (!!a.metadata?.deletionTimestamp !== !!b.metadata?.deletionTimestamp) return false;
-  if (!sameJSON(a.metadata?.labels ?? {}, b.metadata?.labels ?? {})) return false;
+  if (!deepEqual(a.metadata?.labels ?? {}, b.metadata?.labels ?? {})) return false;
   // the spec of a bound pod changes rarely (image, tolerations, resize); compare what we parse
   const sa = a.spec;
   const sb = b.spec;
   return (
     sameResources(sa?.containers, sb?.containers) &&
     sameResources(sa?.initContainers, sb?.initContainers) &&
-    sameJSON(sa?.overhead, sb?.overhead) &&
-    sameJSON(sa?.affinity, sb?.affinity) &&
-    sameJSON(sa?.volumes, sb?.volumes)
+    deepEqual(sa?.overhead, sb?.overhead) &&
+    deepEqual(sa?.affinity, sb?.affinity) &&
+    deepEqual(sa?.volumes, sb?.volumes)
   );
 }
 
 function sameResources(a: readonly { resources?: object }[] | undefined, b: readonly { resources?: object }[] | undefined): boolean {
   if (a === b) return true;
   if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!sameJSON(a[i].resources, b[i].resources)) return false;
+  for (let i = 0; i < a.length; i++) if (!deepEqual(a[i].resources, b[i].resources)) return false;
   return true;
-}
-
-/**
- * Whether two JSON-like values serialize to the same JSON up to the order of object keys (a key
- * whose value is undefined counts as absent), without serializing them.
- */
-export function sameJSON(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return a === b;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJSON(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  let n = 0;
-  for (const k in ao) {
-    if (ao[k] === undefined) continue;
-    if (!sameJSON(ao[k], bo[k])) return false;
-    n++;
-  }
-  for (const k in bo) if (bo[k] !== undefined) n--;
-  return n === 0;
 }

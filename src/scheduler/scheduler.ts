@@ -5,12 +5,13 @@
 import type { Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, PodCondition } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { nowRFC3339 } from '../api/names.js';
+import { deepEqual } from '../api/object.js';
 import type { EventRecorder } from '../client/events.js';
 import type { Informer } from '../client/informer.js';
 import { ClientStatusError, isConflict, isNotFound, type ResourceClient } from '../client/rest.js';
 import { RESOURCES } from '../client/shared.js';
 import { Framework, NoNodesAvailableError } from './algorithm.js';
-import { isTerminal, sameJSON, SchedulerCache } from './cache.js';
+import { isTerminal, SchedulerCache } from './cache.js';
 import type { Clock } from '../client/clock.js';
 import type { Component, ComponentContext } from './context.js';
 import { FitError, type CycleState, type Listers } from './framework.js';
@@ -95,7 +96,7 @@ const truncate = (s: string) => (s.length > MAX_MESSAGE_LENGTH ? s.slice(0, MAX_
 const podRef = (pod: Pod) => ({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata });
 
 /** JSON-equal, where a missing value is null. */
-const same = (a: unknown, b: unknown) => sameJSON(a ?? null, b ?? null);
+const same = (a: unknown, b: unknown) => deepEqual(a ?? null, b ?? null);
 
 function sameConditions(a: Node['status'], b: Node['status']): boolean {
   const ca = a?.conditions;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Framework, xorshiftRandom } from '../../src/scheduler/algorithm.js';
-import { sameJSON, SchedulerCache } from '../../src/scheduler/cache.js';
+import { deepEqual } from '../../src/api/object.js';
+import { SchedulerCache } from '../../src/scheduler/cache.js';
 import { CycleState, emptyListers } from '../../src/scheduler/framework.js';
 import { NodeInfo, NodeTable, nodeInfoOf, type PodInfo } from '../../src/scheduler/nodeinfo.js';
 import { NodeResourcesBalancedAllocationPlugin } from '../../src/scheduler/plugins/node-resources-balanced-allocation.js';
@@ -92,17 +93,17 @@ test('scoreNodes gives what score gives node by node (NodeResourcesFit, Balanced
   }
 });
 
-test('sameJSON: equal as JSON up to key order, undefined keys count as absent', () => {
-  assert.ok(sameJSON({ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 }));
-  assert.ok(sameJSON({ a: 1, u: undefined }, { a: 1 }));
-  assert.ok(sameJSON(undefined, undefined));
-  assert.ok(!sameJSON({ a: 1 }, { a: 1, b: 2 }));
-  assert.ok(!sameJSON({ a: 1, b: 2 }, { a: 1 }));
-  assert.ok(!sameJSON([1, 2], [2, 1]));
-  assert.ok(!sameJSON([1], { 0: 1 }));
-  assert.ok(!sameJSON({ a: null }, { a: {} }));
-  assert.ok(!sameJSON('1', 1));
-  assert.ok(!sameJSON(undefined, {}));
+test('deepEqual (the scheduler compares pods with it): equal as JSON up to key order, undefined keys count as absent', () => {
+  assert.ok(deepEqual({ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 }));
+  assert.ok(deepEqual({ a: 1, u: undefined }, { a: 1 }));
+  assert.ok(deepEqual(undefined, undefined));
+  assert.ok(!deepEqual({ a: 1 }, { a: 1, b: 2 }));
+  assert.ok(!deepEqual({ a: 1, b: 2 }, { a: 1 }));
+  assert.ok(!deepEqual([1, 2], [2, 1]));
+  assert.ok(!deepEqual([1], { 0: 1 }));
+  assert.ok(!deepEqual({ a: null }, { a: {} }));
+  assert.ok(!deepEqual('1', 1));
+  assert.ok(!deepEqual(undefined, {}));
 });
 
 test('the cache keeps the parsed pod across status updates and parses it again when what it counts changes', () => {
