@@ -117,15 +117,14 @@ function roundUpToNano(mantissa: bigint, scale: number): [bigint, number] {
   return [sign * q, NANO];
 }
 
-/**
- * Parses a quantity string (or a JSON number as clients may send one). Throws an Error with
- * upstream's message when malformed.
- */
 // The same few spellings ("100m", "500Mi", a node's capacity) are parsed over and over: parsed once.
 const parsed = new Map<string, Quantity>();
 const MAX_PARSED = 4096;
 
-/** Parses a quantity (results are shared: never change one in place). */
+/**
+ * Parses a quantity string (or a JSON number as clients may send one); results are shared: never change
+ * one in place. Throws an Error with upstream's message when malformed.
+ */
 export function parseQuantity(input: string | number): Quantity {
   const key = typeof input === 'string' ? input : undefined;
   if (key !== undefined) {

@@ -20,28 +20,15 @@ export interface Resource {
 
 export const emptyResource = (): Resource => ({ milliCPU: 0, memory: 0, ephemeralStorage: 0, allowedPodNumber: 0 });
 
-// Pods repeat the same few quantities ("100m", "500Mi"): each string is parsed once.
-const MAX_REMEMBERED_QUANTITIES = 4096;
-const milliCPUOf = new Map<string, number>();
-const valueOf = new Map<string, number>();
-
+/** The number a quantity stands for (milli-units for cpu); parseQuantity remembers the spellings it parsed. */
 function quantityNumber(name: string, q: unknown): number {
   if (typeof q !== 'string' && typeof q !== 'number') return 0;
-  const cpu = name === 'cpu';
-  const memo = cpu ? milliCPUOf : valueOf;
-  const key = String(q);
-  let n = memo.get(key);
-  if (n !== undefined) return n;
   try {
     const parsed = parseQuantity(q);
-    n = Number(cpu ? milliValue(parsed) : value(parsed));
+    return Number(name === 'cpu' ? milliValue(parsed) : value(parsed));
   } catch {
-    n = 0;
+    return 0;
   }
-  if (key.length > 64) return n;
-  if (memo.size >= MAX_REMEMBERED_QUANTITIES) memo.clear();
-  memo.set(key, n);
-  return n;
 }
 
 function addList(r: Resource, list: Record<string, unknown> | undefined, sign = 1): void {
