@@ -5,30 +5,17 @@ import { join } from 'node:path';
 import { builtinScheme } from '../api/kinds/index.js';
 import { StatusError } from '../api/errors.js';
 import { clientCertAuthenticator, inProcessAuthenticator, unionAuthenticator } from '../apiserver/authn.js';
-import { inProcessAcceptor, inProcessTransport, type Transport } from '../client/transport.js';
+import { inProcessAcceptor, inProcessTransport, type InProcessIdentity, type Transport } from '../client/transport.js';
+import type { ComponentThread } from './component-thread.js';
 import { startNamespaceController } from '../controllers/namespace/controller.js';
 import { ControllerManager, type ControllerFactory } from '../controllers/manager.js';
-import { replicaSetController, replicationControllerController } from '../controllers/replicaset/controller.js';
-import { deploymentController } from '../controllers/deployment/controller.js';
-import { jobController } from '../controllers/job/controller.js';
-import { ttlAfterFinishedController } from '../controllers/job/ttl.js';
-import { cronJobController } from '../controllers/cronjob/controller.js';
-import { garbageCollectorController } from '../controllers/garbagecollector/controller.js';
-import { endpointsController } from '../controllers/endpoints/controller.js';
-import { endpointSliceController } from '../controllers/endpointslice/controller.js';
-import { serviceAccountController } from '../controllers/serviceaccount/controller.js';
-import { persistentVolumeBinderController, pvcProtectionController, pvProtectionController } from '../controllers/volume/index.js';
-import { defaultLocalPathBaseDir, ensureDefaultStorageClass, localPathProvisionerController } from '../controllers/localpath/provisioner.js';
+import { pvcProtectionController, pvProtectionController } from '../controllers/volume/index.js';
+import { defaultLocalPathBaseDir, ensureDefaultStorageClass } from '../controllers/localpath/provisioner.js';
+import { controllerSet } from './controller-set.js';
+export { BUILTIN_CONTROLLERS } from './controller-set.js';
 import { RestClient } from '../client/rest.js';
 import type { Informer } from '../client/informer.js';
 import { RESOURCES } from '../client/shared.js';
-import { disruptionController } from '../controllers/disruption/controller.js';
-import { resourceQuotaController } from '../controllers/resourcequota/controller.js';
-import { rootCACertPublisherController } from '../controllers/rootcacert/controller.js';
-import { nodeLifecycleController } from '../controllers/nodelifecycle/index.js';
-import { statefulSetController } from '../controllers/statefulset/controller.js';
-import { daemonSetController } from '../controllers/daemonset/controller.js';
-import { schedulerController } from '../scheduler/index.js';
 import type { SimulatedNodes } from '../node/simulated/index.js';
 import { listen, newApiServer, type RunningApiServer } from '../apiserver/server.js';
 import { installAudit } from '../apiserver/audit.js';
@@ -80,6 +67,11 @@ export interface ClusterOptions {
   localNode?: boolean;
   /** register this many simulated nodes (pods on them go Running without containers) */
   simulatedNodes?: number;
+  /**
+   * run the controller manager (with the scheduler) and the simulated nodes on a worker thread, so they use
+   * a second core (default false: one thread, the least memory)
+   */
+  componentThread?: boolean;
   log?: (line: string) => void;
 }
 
@@ -92,29 +84,6 @@ export interface RunningCluster {
   store: Store;
   close(): Promise<void>;
 }
-
-/** The controllers `timonel up` runs in its controller manager. */
-export const BUILTIN_CONTROLLERS: ControllerFactory[] = [
-  replicaSetController,
-  replicationControllerController,
-  deploymentController,
-  statefulSetController,
-  daemonSetController,
-  jobController,
-  ttlAfterFinishedController,
-  cronJobController,
-  garbageCollectorController,
-  endpointsController,
-  endpointSliceController,
-  serviceAccountController,
-  persistentVolumeBinderController,
-  pvcProtectionController,
-  pvProtectionController,
-  disruptionController,
-  resourceQuotaController,
-  nodeLifecycleController,
-  schedulerController,
-];
 
 /** What removes the finalizers that StorageObjectInUseProtection adds: tests that pick controllers can ask for just these. */
 const STORAGE_PROTECTION_CONTROLLERS: ControllerFactory[] = [pvcProtectionController, pvProtectionController];
@@ -291,8 +260,9 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   // Built-in components talk to the API through the in-process transport: same handler chain, no sockets.
   const acceptor = inProcessAcceptor(api.handle);
   const transports: Transport[] = [];
+  const componentIdentity = (name: string): InProcessIdentity => ({ username: `system:serviceaccount:kube-system:${name}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'] });
   const componentTransport = (name: string): Transport => {
-    const t = inProcessTransport(acceptor, { username: `system:serviceaccount:kube-system:${name}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'] });
+    const t = inProcessTransport(acceptor, componentIdentity(name));
     transports.push(t);
     return t;
   };
@@ -307,27 +277,36 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   const localNodeName = opts.localNode ? defaultNodeName() : undefined;
   const run = (which: 'namespace' | 'manager' | 'storage-protection') => runsController(which);
   if (run('namespace')) controllers.push(startNamespaceController(componentTransport('namespace-controller'), { log }));
-  if (run('manager')) {
-    // the local-path provisioner creates and removes directories for this host's node only
-    const factories = [...BUILTIN_CONTROLLERS, localPathProvisionerController({ baseDir: defaultLocalPathBaseDir(dataDir), localNodeName: localNodeName })];
-    // kube-root-ca.crt in every namespace, for pods' kube-api-access volumes (plain HTTP test clusters have no CA)
-    if (pki) factories.push(rootCACertPublisherController(pki.ca.certPem));
-    const manager = new ControllerManager(componentTransport('controller-manager'), factories, { log });
+  const managerSet = { localPathBaseDir: defaultLocalPathBaseDir(dataDir), localNodeName, caPem: pki?.ca.certPem };
+  const simulatedCount = opts.simulatedNodes && opts.simulatedNodes > 0 ? opts.simulatedNodes : 0;
+  let componentThread: ComponentThread | undefined;
+  if (opts.componentThread && (run('manager') || simulatedCount)) {
+    // the API does not wait for the worker: it loads its modules and starts its components on its own
+    const { startComponentThread } = await import('./component-thread.js');
+    componentThread = await startComponentThread({
+      acceptor,
+      identity: componentIdentity,
+      controllerManager: run('manager') ? managerSet : undefined,
+      simulatedNodes: simulatedCount ? { count: simulatedCount } : undefined,
+      log,
+    });
+  } else if (run('manager')) {
+    const manager = new ControllerManager(componentTransport('controller-manager'), controllerSet(managerSet), { log });
     podInformer = () => manager.informers.informer<Pod>(RESOURCES.pods);
     // the API is ready before the controllers' caches are: do not hold the ready line for them
     manager.start().catch((e: unknown) => log(`controller manager: ${(e as Error).message}`));
     controllers.push(manager);
-  } else if (run('storage-protection')) {
+  }
+  if (!run('manager') && run('storage-protection')) {
     const manager = new ControllerManager(componentTransport('storage-protection'), STORAGE_PROTECTION_CONTROLLERS, { log });
     manager.start().catch((e: unknown) => log(`storage protection controllers: ${(e as Error).message}`));
     controllers.push(manager);
   }
   let simulated: SimulatedNodes | undefined;
   let simulatedStarting: Promise<void> | undefined;
-  if (opts.simulatedNodes && opts.simulatedNodes > 0) {
+  if (simulatedCount && !componentThread) {
     // registering thousands of nodes takes seconds: the API is ready before they are
-    const count = opts.simulatedNodes;
-    simulatedStarting = import('../node/simulated/index.js').then((m) => m.startSimulatedNodes(componentTransport('simulated-nodes'), { count, log, podInformer: podInformer?.() })).then(
+    simulatedStarting = import('../node/simulated/index.js').then((m) => m.startSimulatedNodes(componentTransport('simulated-nodes'), { count: simulatedCount, log, podInformer: podInformer?.() })).then(
       (s) => {
         simulated = s;
       },
@@ -436,6 +415,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       closed = true;
       await simulatedStarting;
       await simulated?.stop();
+      await componentThread?.stop();
       // containers keep running across a restart of timonel up and are adopted again
       await nodeStarting;
       // the rules stay, like the containers, for the next start to take over

@@ -73,6 +73,9 @@ export interface LineSinks {
 
 /** Lines handed over in memory, read in order as an async iterable. */
 export class LineQueue implements LineSink {
+  /** `taken`: told the length of each line as its reader takes it (a sink on another thread counts its backlog so) */
+  constructor(private readonly taken?: (chars: number) => void) {}
+
   private items = new Fifo<string>();
   private bytes = 0;
   private ended = false;
@@ -113,6 +116,7 @@ export class LineQueue implements LineSink {
       const line = this.items.shift();
       if (line !== undefined) {
         this.bytes -= line.length;
+        this.taken?.(line.length);
         yield line;
         continue;
       }
@@ -125,9 +129,9 @@ export class LineQueue implements LineSink {
   }
 }
 
-type RequestFn = typeof httpRequest;
+export type RequestFn = typeof httpRequest;
 
-interface BaseOptions {
+export interface BaseOptions {
   request: RequestFn;
   agent: HttpAgent;
   host?: string;
@@ -188,8 +192,8 @@ export async function* splitLines(res: AsyncIterable<Buffer>, closed: () => bool
 }
 
 /** A stream whose lines may arrive through a sink the server claims, or in the response body (errors, other streams). */
-async function sinkStream(o: BaseOptions, sinks: Map<string, LineQueue>, token: string, req: TransportRequest): Promise<TransportStream> {
-  const q = new LineQueue();
+async function sinkStream(o: BaseOptions, sinks: LineSinkRegistry, token: string, req: TransportRequest): Promise<TransportStream> {
+  const q = sinks.newQueue?.(token) ?? new LineQueue();
   sinks.set(token, q);
   let res: IncomingMessage;
   try {
@@ -226,7 +230,13 @@ async function sinkStream(o: BaseOptions, sinks: Map<string, LineQueue>, token: 
   };
 }
 
-function httpTransport(o: BaseOptions, sinks?: Map<string, LineQueue>): Transport {
+/** The line queues of a transport's open watches, by the token each request names; `newQueue` makes them. */
+export interface LineSinkRegistry extends Map<string, LineQueue> {
+  newQueue?(token: string): LineQueue;
+}
+
+/** A Transport over node:http's client with `o`'s agent; with `sinks`, watches ask the server for in-memory line delivery. */
+export function httpTransport(o: BaseOptions, sinks?: LineSinkRegistry): Transport {
   let nextToken = 0;
   return {
     async request(req) {

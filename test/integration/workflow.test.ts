@@ -1,20 +1,60 @@
-// The course workflow end to end on `timonel up`'s own components: scheduler, controllers, simulated nodes.
-import { after, before, test } from 'node:test';
+// The course workflow end to end on `timonel up`'s own components: scheduler, controllers, simulated nodes —
+// on the API server's thread, and on a component thread of their own (as `up` runs a large cluster).
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 
-let cluster: TestCluster;
+for (const componentThread of [false, true])
+  describe(componentThread ? 'components on their own thread' : 'components on the API server thread', () => {
+    let cluster: TestCluster;
 
-before(async () => {
-  cluster = await startTestCluster({ simulatedNodes: 3 });
-});
-after(async () => {
-  await cluster?.close();
-});
+    before(async () => {
+      cluster = await startTestCluster({ simulatedNodes: 3, componentThread, audit: componentThread });
+    });
+    after(async () => {
+      await cluster?.close();
+    });
 
-const k = (args: string[]) => cluster.kubectlOk(args, { timeoutMs: 60_000 });
+    test('deploy, scale, self-heal, update, roll back, run a job', () => workflow((args) => cluster.kubectlOk(args, { timeoutMs: 60_000 })));
 
-test('deploy, scale, self-heal, update, roll back, run a job', async () => {
+    if (componentThread)
+      test("the thread's components write as their own service accounts, and stop with the cluster", async () => {
+        const k = (args: string[]) => cluster.kubectlOk(args, { timeoutMs: 60_000 });
+        await k(['create', 'deployment', 'who', '--image=nginx', '--replicas=1']);
+        await k(['rollout', 'status', 'deploy/who', '--timeout=30s']);
+        // the audit log names who wrote what: the binding, the pod's status, the lease
+        const pod = (await k(['get', 'pods', '-l', 'app=who', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout;
+        const sa = (name: string) => `system:serviceaccount:kube-system:${name}`;
+        const writers = (): Map<string, Set<string>> => {
+          const users = new Map<string, Set<string>>();
+          for (const line of readFileSync(join(cluster.dataDir, 'audit', 'audit.log'), 'utf8').split('\n')) {
+            if (!line) continue;
+            const e = JSON.parse(line) as { verb: string; user: { username: string }; objectRef?: { resource?: string; subresource?: string; name?: string } };
+            const what = `${e.verb} ${e.objectRef?.resource ?? ''}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''} ${e.objectRef?.name ?? ''}`;
+            if (!users.has(what)) users.set(what, new Set());
+            users.get(what)!.add(e.user.username);
+          }
+          return users;
+        };
+        // the log is written in the background
+        let users = writers();
+        for (let i = 0; i < 50 && !users.has(`patch pods/status ${pod}`); i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          users = writers();
+        }
+        assert.deepEqual([...(users.get(`create pods/binding ${pod}`) ?? [])], [sa('controller-manager')]);
+        assert.deepEqual([...(users.get(`patch pods/status ${pod}`) ?? [])], [sa('simulated-nodes')]);
+        assert.ok([...users].some(([what, who]) => what.startsWith('create replicasets ') && who.has(sa('controller-manager'))));
+        const threads = () => Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+        const before = threads();
+        await cluster.close();
+        assert.ok(threads() < before, `threads before close ${before}, after ${threads()}`);
+      });
+  });
+
+async function workflow(k: (args: string[]) => ReturnType<TestCluster['kubectlOk']>): Promise<void> {
   // nodes register in the background
   for (let i = 0; i < 100; i++) {
     const out = (await k(['get', 'nodes', '--no-headers'])).stdout;
@@ -69,4 +109,4 @@ test('deploy, scale, self-heal, update, roll back, run a job', async () => {
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal((await k(['get', 'rs,pods', '-l', 'app=web', '-o', 'name'])).stdout.trim(), '');
-});
+}
