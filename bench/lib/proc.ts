@@ -52,10 +52,18 @@ export interface ServerProcess {
 
 const READY = /ready at (http\S+)(?: in (\d+) ms)?/;
 
+/**
+ * Where a server runs: `true` pinned to the server core; `'all'` on every core (a server with threads of
+ * its own, sharing the load core with the load generators); `false` wherever this process may run.
+ */
+export type ServerPin = boolean | 'all';
+
 /** Starts a server process and resolves when it prints its ready line. */
-export function startServerProcess(argv: string[], opts: { timeoutMs?: number; pin?: boolean } = {}): Promise<ServerProcess> {
-  const pinned = PINNING && opts.pin !== false;
-  const [cmd, ...args] = pinned ? ['taskset', '-c', SERVER_CPU, ...argv] : argv;
+export function startServerProcess(argv: string[], opts: { timeoutMs?: number; pin?: ServerPin } = {}): Promise<ServerProcess> {
+  const pin = opts.pin ?? true;
+  // children inherit the load core's affinity from this process (availableParallelism() is 1 here): 'all' gives the server every core back
+  const cpuList = !PINNING || pin === false ? undefined : pin === 'all' ? `0-${cpus().length - 1}` : SERVER_CPU;
+  const [cmd, ...args] = cpuList ? ['taskset', '-c', cpuList, ...argv] : argv;
   const t0 = performance.now();
   const child: ChildProcess = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
@@ -129,7 +137,7 @@ export interface TimonelOptions {
   storage?: 'sqlite' | 'memory';
   /** plain HTTP, every request admin (default true: what the load benchmarks need) */
   insecureHttp?: boolean;
-  pin?: boolean;
+  pin?: ServerPin;
   /** more flags for `timonel up`, e.g. ['--simulated-nodes', '5000'] */
   args?: string[];
 }
@@ -146,17 +154,31 @@ export function timonelMain(): string {
   return main;
 }
 
-/** The node flags bin/timonel starts the server with (its `NODE_FLAGS=(...)` line). */
-export function launcherNodeFlags(): string[] {
-  const m = /^NODE_FLAGS=\(([^)]*)\)$/m.exec(readFileSync(join(REPO, 'bin', 'timonel'), 'utf8'));
-  return m ? m[1].split(/\s+/).filter(Boolean) : [];
+/**
+ * The node flags bin/timonel starts `timonel up <args>` with: its `NODE_FLAGS=(...)` line, or
+ * `LARGE_NODE_FLAGS=(...)` with `--simulated-nodes` of `LARGE_SIMULATION` or more.
+ */
+export function launcherNodeFlags(args: readonly string[] = []): string[] {
+  const launcher = readFileSync(join(REPO, 'bin', 'timonel'), 'utf8');
+  const list = (name: string) => {
+    const m = new RegExp(`^${name}=\\(([^)]*)\\)$`, 'm').exec(launcher);
+    return m ? m[1].split(/\s+/).filter(Boolean) : undefined;
+  };
+  const large = Number(/^LARGE_SIMULATION=(\d+)$/m.exec(launcher)?.[1] ?? NaN);
+  let count: number | undefined;
+  args.forEach((a, i) => {
+    if (a.startsWith('--simulated-nodes=')) count = Number(a.slice('--simulated-nodes='.length));
+    else if (args[i - 1] === '--simulated-nodes') count = Number(a);
+  });
+  if (count !== undefined && count >= large) return list('LARGE_NODE_FLAGS') ?? [];
+  return list('NODE_FLAGS') ?? [];
 }
 
 /** `timonel up` from the build, exactly as a user starts it (bin/timonel's node flags included). */
 export function timonelUp(o: TimonelOptions): Promise<ServerProcess> {
   const main = timonelMain();
   // e.g. BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under test
-  const nodeFlags = [...launcherNodeFlags(), ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+  const nodeFlags = [...launcherNodeFlags(o.args), ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
   const argv = [process.execPath, ...nodeFlags, main, 'up', '--data-dir', o.dataDir, '--port', '0', '--bind', '127.0.0.1', '--storage', o.storage ?? 'sqlite'];
   if (o.insecureHttp !== false) argv.push('--insecure-http');
   // the API benchmarks measure the control plane alone, never a real node on the benchmark machine
@@ -166,7 +188,7 @@ export function timonelUp(o: TimonelOptions): Promise<ServerProcess> {
 }
 
 /** The baseline: a bare node:http server answering every request with the bytes of `bodyFile`. */
-export function bareServer(bodyFile: string, opts: { pin?: boolean } = {}): Promise<ServerProcess> {
+export function bareServer(bodyFile: string, opts: { pin?: ServerPin } = {}): Promise<ServerProcess> {
   return startServerProcess([process.execPath, join(REPO, 'bench', 'lib', 'bare-server.mjs'), bodyFile], opts);
 }
 

@@ -31,8 +31,6 @@ export interface ComponentThreadOptions {
   identity(name: string): InProcessIdentity;
   controllerManager?: ControllerSetOptions;
   simulatedNodes?: { count: number };
-  /** V8's young generation of the worker (MiB); a large simulation allocates fast */
-  maxYoungGenerationSizeMb?: number;
   log(line: string): void;
 }
 
@@ -71,7 +69,6 @@ export async function startComponentThread(o: ComponentThreadOptions): Promise<C
     ...scriptOpts,
     workerData: data,
     transferList: endpoints.map((e) => e.port),
-    ...(o.maxYoungGenerationSizeMb ? { resourceLimits: { maxYoungGenerationSizeMb: o.maxYoungGenerationSizeMb } } : {}),
   });
   let exited = false;
   let onStopped: (() => void) | undefined;

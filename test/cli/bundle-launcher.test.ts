@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../../scripts/bundle.js';
+import { launcherNodeFlags } from '../../bench/lib/proc.js';
 
 const root = mkdtempSync(join(tmpdir(), 'timonel-launcher-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -46,8 +47,8 @@ beforeEach(() => {
   for (const d of ['src', join('src', 'cli')]) age(join(root, d), 100);
 });
 
-function launch(): { stdout: string; setupRan: boolean } {
-  const r = spawnSync('bash', [join(root, 'bin', 'timonel'), 'version', '--x'], { encoding: 'utf8', timeout: 20_000 });
+function launch(args: string[] = ['version', '--x']): { stdout: string; setupRan: boolean } {
+  const r = spawnSync('bash', [join(root, 'bin', 'timonel'), ...args], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 0, r.stderr);
   return { stdout: r.stdout, setupRan: existsSync(SETUP_RAN) };
 }
@@ -60,6 +61,21 @@ describe('bin/timonel', () => {
   test('starts node with the server flags of its NODE_FLAGS line (the benchmarks read the same line)', () => {
     write(BUNDLE, 'console.log(process.execArgv.join(" "))\n', 50);
     assert.equal(launch().stdout, '--max-semi-space-size=4\n');
+  });
+
+  test('a large simulation gets the LARGE_NODE_FLAGS line, as the benchmarks compute it', () => {
+    write(BUNDLE, 'console.log(process.execArgv.join(" "))\n', 50);
+    const cases: [string[], string][] = [
+      [['up', '--simulated-nodes', '999'], '--max-semi-space-size=4'],
+      [['up', '--simulated-nodes', '1000'], '--max-semi-space-size=16'],
+      [['up', '--port', '0', '--simulated-nodes=5000', '--no-ingress'], '--max-semi-space-size=16'],
+      [['up', '--simulated-nodes=x'], '--max-semi-space-size=4'],
+      [['up', '--data-dir', '5000'], '--max-semi-space-size=4'],
+    ];
+    for (const [args, flags] of cases) {
+      assert.equal(launch(args).stdout, `${flags}\n`, args.join(' '));
+      assert.deepEqual(launcherNodeFlags(args.slice(1)), [flags], args.join(' '));
+    }
   });
 
   test('builds when a source file is newer than the last build', () => {
