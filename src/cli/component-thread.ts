@@ -81,7 +81,7 @@ export async function startComponentThread(o: ComponentThreadOptions): Promise<C
       resolve();
     }),
   );
-  let stopping = false;
+  let stopping: Promise<void> | undefined;
   const started = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: FromWorker) => {
       if ('log' in m) o.log(m.log);
@@ -97,17 +97,20 @@ export async function startComponentThread(o: ComponentThreadOptions): Promise<C
   started.catch(() => {});
   return {
     started,
-    async stop(graceMs = 10_000) {
-      if (exited) return;
-      stopping = true;
-      const stopped = new Promise<void>((resolve) => (onStopped = resolve));
-      worker.postMessage('stop');
-      const timer = setTimeout(() => void worker.terminate(), graceMs);
-      await stopped;
-      // the worker ends by itself once its components stopped; terminate what is left of it
-      if (!exited) await worker.terminate();
-      clearTimeout(timer);
-      await exit;
+    stop(graceMs = 10_000) {
+      if (exited) return Promise.resolve();
+      // a second stop() waits for the first (it must not take over the first one's onStopped)
+      stopping ??= (async () => {
+        const stopped = new Promise<void>((resolve) => (onStopped = resolve));
+        worker.postMessage('stop');
+        const timer = setTimeout(() => void worker.terminate(), graceMs);
+        await stopped;
+        // the worker ends by itself once its components stopped; terminate what is left of it
+        if (!exited) await worker.terminate();
+        clearTimeout(timer);
+        await exit;
+      })();
+      return stopping;
     },
   };
 }

@@ -38,7 +38,7 @@ Flags for up:
   --simulated-nodes N  register N simulated nodes (pods on them run without containers)
   --component-thread, --no-component-thread
                      run the controllers, scheduler and simulated nodes on a second thread (a second
-                     core; ~20 MB more memory). Default: on with 1,000 or more simulated nodes and 2+ cores
+                     core; 20-30 MB more memory). Default: on with 1,000 or more simulated nodes and 2+ cores
   --dns-port N       cluster DNS port on the bind address (default: any free port, printed at start)
   --ingress-http-port N, --ingress-https-port N
                      ports of the built-in Ingress controller (default 80 and 443; 0 = any free port)

@@ -176,7 +176,6 @@ export function servePort(acceptor: ConnectionAcceptor, identity: InProcessIdent
   const out = new Outbox(port);
   const wires = new Wires(out);
   const sinks = new Map<string, PortSink>();
-  const claimed = new Set<string>();
   let closed = false;
   const close = () => {
     if (closed) return;
@@ -192,13 +191,15 @@ export function servePort(acceptor: ConnectionAcceptor, identity: InProcessIdent
       if (m[0] === 'open') {
         const [wire, server] = memorySocketPair();
         const id = m[1];
-        const tokens: string[] = [];
+        // the connection's last watch: node:http's client sends one request at a time on a connection, so a
+        // claim means the watch before it is over and its sink can go
+        let current: string | undefined;
         const lineSinks: LineSinks = {
           claim: (token) => {
             // a token names one watch of this port's worker; a second claim finds nothing
-            if (claimed.has(token)) return undefined;
-            claimed.add(token);
-            tokens.push(token);
+            if (token === current || sinks.has(token)) return undefined;
+            if (current !== undefined) sinks.delete(current);
+            current = token;
             const sink = new PortSink(token, out);
             sinks.set(token, sink);
             return sink;
@@ -206,13 +207,14 @@ export function servePort(acceptor: ConnectionAcceptor, identity: InProcessIdent
         };
         Object.assign(server, { [IN_PROCESS_IDENTITY]: { ...identity, groups: [...identity.groups] }, [IN_PROCESS_LINE_SINKS]: lineSinks });
         server.on('close', () => {
-          for (const t of tokens) sinks.delete(t);
+          if (current !== undefined) sinks.delete(current);
         });
         wires.join(id, wire);
         acceptor.emit('connection', server);
       } else if (m[0] === 'read') {
         const sink = sinks.get(m[1]);
-        if (sink) sink.backlog -= m[2];
+        // the reader counts the lines of a response body too (a watch that failed after its claim): they were never backlog
+        if (sink) sink.backlog = Math.max(0, sink.backlog - m[2]);
       }
     }
   });
