@@ -87,19 +87,17 @@ export function installFlowControl(api: ApiServer, o: FlowControlOptions = {}): 
     authenticated(req: IncomingMessage, res: ServerResponse, a: Attributes) {
       const user = a.user;
       if (isLongRunning(a)) return;
-      const isExempt = exempt(req, user);
-      if (rate && !isExempt) {
+      // exempt requests neither wait for nor take a seat, as upstream's exempt priority level: the built-in
+      // components' bindings and status writes leave the whole limit to users
+      if (exempt(req, user)) return;
+      if (rate) {
         const wait = takeToken(user.username, Date.now());
         if (wait) throw refuse(wait);
       }
       const isMutating = !READ_ONLY_VERBS.has(a.verb);
       const limit = isMutating ? maxMutating : maxReadOnly;
       if (limit <= 0) return;
-      if ((isMutating ? mutating : readOnly) >= limit) {
-        // an exempt user is served uncounted, as upstream serves system:masters when the limit is reached
-        if (isExempt) return;
-        throw refuse(1);
-      }
+      if ((isMutating ? mutating : readOnly) >= limit) throw refuse(1);
       if (isMutating) mutating++;
       else readOnly++;
       res.once('close', () => {

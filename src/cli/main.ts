@@ -31,7 +31,8 @@ Flags for up:
   --authorization-mode MODE  RBAC (default) or AlwaysAllow: HTTPS, but anonymous requests may do anything
                      (benchmarks and tests only)
   --max-requests-inflight N, --max-mutating-requests-inflight N
-                     reads / writes served at once before 429 (default 400 / 200; 0 = no limit)
+                     reads / writes served at once before 429 (default 400 / 200; 0 = no limit;
+                     system:masters and built-in components are exempt and not counted)
   --per-user-qps R, --per-user-burst N
                      rate limit per user name (token bucket; default off; burst defaults to 2×R);
                      admins (system:masters) and built-in components are exempt

@@ -1,6 +1,6 @@
-// Flow control: max in-flight (read-only and mutating counted apart, watches not at all, system:masters
-// served anyway) and the per-user token bucket answer 429 TooManyRequests with Retry-After; a request
-// that was let in always completes, and a refused write stores nothing.
+// Flow control: max in-flight (read-only and mutating counted apart, watches not at all, system:masters and
+// in-process components exempt: served and never counted) and the per-user token bucket answer 429
+// TooManyRequests with Retry-After; a request that was let in always completes, and a refused write stores nothing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -102,6 +102,30 @@ describe('flow control', () => {
     assert.equal((await as('admin', 'GET', `${CM}/held`)).status, 200);
     assert.equal((await as('admin', 'GET', `${CM}/refused`)).status, 404);
     assert.equal(fc.rejected(), 2);
+    fc.uninstall();
+  });
+
+  test('exempt requests take no seat: system:masters requests held in flight leave the limits to others', async () => {
+    fc = installFlowControl(cluster.api, { maxRequestsInFlight: 1, maxMutatingRequestsInFlight: 1 });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const previous = cluster.api.whenReady;
+    cluster.api.whenReady = gate;
+    try {
+      const admin = [as('admin', 'GET', CM), as('admin', 'POST', CM, { body: cm('exempt-held') })];
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(fc.inFlight(), { readOnly: 0, mutating: 0 });
+      const bob = [as('bob', 'GET', CM), as('bob', 'POST', CM, { body: cm('seated') })];
+      await waitFor(() => fc!.inFlight().readOnly === 1 && fc!.inFlight().mutating === 1);
+      assertTooMany(await as('carol', 'POST', CM, { body: cm('no-seat') }));
+      open();
+      for (const r of await Promise.all([...admin, ...bob])) assert.ok(r.status === 200 || r.status === 201, r.body);
+    } finally {
+      open();
+      cluster.api.whenReady = previous;
+    }
+    await waitFor(() => fc!.inFlight().readOnly === 0 && fc!.inFlight().mutating === 0);
+    assert.equal(fc.rejected(), 1);
     fc.uninstall();
   });
 
