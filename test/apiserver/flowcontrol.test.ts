@@ -53,6 +53,21 @@ describe('flow control', () => {
     assert.equal(s.details?.retryAfterSeconds, Number(retryAfter));
   }
 
+  /** Requests wait after flow control until `open()`, so they stay in flight; `restore()` opens and undoes it. */
+  function holdRequests(): { open: () => void; restore: () => void } {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const previous = cluster.api.whenReady;
+    cluster.api.whenReady = gate;
+    return {
+      open,
+      restore: () => {
+        open();
+        cluster.api.whenReady = previous;
+      },
+    };
+  }
+
   before(async () => {
     cluster = await startTestCluster({ controllers: false });
     kubeconfigs.admin = cluster.kubeconfigPath;
@@ -71,11 +86,7 @@ describe('flow control', () => {
 
   test('max in-flight: 429 + Retry-After beyond the limit, read-only and mutating apart, watches and system:masters not refused', async () => {
     fc = installFlowControl(cluster.api, { maxRequestsInFlight: 1, maxMutatingRequestsInFlight: 1 });
-    // requests wait after flow control until the gate opens, so they stay in flight
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    const previous = cluster.api.whenReady;
-    cluster.api.whenReady = gate;
+    const { open, restore } = holdRequests();
     try {
       const heldGet = as('bob', 'GET', CM);
       const heldCreate = as('bob', 'POST', CM, { body: cm('held') });
@@ -95,8 +106,7 @@ describe('flow control', () => {
       assert.equal(m.status, 200, m.body);
       assert.equal(mw.status, 201, mw.body);
     } finally {
-      open();
-      cluster.api.whenReady = previous;
+      restore();
     }
     await waitFor(() => fc!.inFlight().readOnly === 0 && fc!.inFlight().mutating === 0);
     assert.equal((await as('admin', 'GET', `${CM}/held`)).status, 200);
@@ -107,10 +117,7 @@ describe('flow control', () => {
 
   test('exempt requests take no seat: system:masters requests held in flight leave the limits to others', async () => {
     fc = installFlowControl(cluster.api, { maxRequestsInFlight: 1, maxMutatingRequestsInFlight: 1 });
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    const previous = cluster.api.whenReady;
-    cluster.api.whenReady = gate;
+    const { open, restore } = holdRequests();
     try {
       const admin = [as('admin', 'GET', CM), as('admin', 'POST', CM, { body: cm('exempt-held') })];
       await new Promise((r) => setTimeout(r, 100));
@@ -121,8 +128,7 @@ describe('flow control', () => {
       open();
       for (const r of await Promise.all([...admin, ...bob])) assert.ok(r.status === 200 || r.status === 201, r.body);
     } finally {
-      open();
-      cluster.api.whenReady = previous;
+      restore();
     }
     await waitFor(() => fc!.inFlight().readOnly === 0 && fc!.inFlight().mutating === 0);
     assert.equal(fc.rejected(), 1);
