@@ -65,11 +65,13 @@ export async function startComponentThread(o: ComponentThreadOptions): Promise<C
   if (o.controllerManager) data.controllerManager = { ...endpoint('controller-manager'), ...o.controllerManager };
   if (o.simulatedNodes) data.simulatedNodes = { ...endpoint('simulated-nodes'), ...o.simulatedNodes };
   const [script, scriptOpts] = workerScript();
-  const worker = new Worker(script, {
-    ...scriptOpts,
-    workerData: data,
-    transferList: endpoints.map((e) => e.port),
-  });
+  let worker: Worker;
+  try {
+    worker = new Worker(script, { ...scriptOpts, workerData: data, transferList: endpoints.map((e) => e.port) });
+  } catch (e) {
+    for (const ep of endpoints) ep.close();
+    throw e;
+  }
   let exited = false;
   let onStopped: (() => void) | undefined;
   const exit = new Promise<void>((resolve) =>

@@ -227,3 +227,18 @@ describe('port transport: ordering, bodies, failures', () => {
     }
   });
 });
+
+describe('component thread: start', () => {
+  it('a worker that cannot start leaves no port open behind it', async () => {
+    const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+    const before = ports();
+    // a function cannot be cloned into workerData: the Worker constructor throws
+    const notCloneable = (() => '') as unknown as string;
+    await assert.rejects(
+      () => startComponentThread({ acceptor: inProcessAcceptor((_q, r) => r.end()), identity: () => identity, controllerManager: { localPathBaseDir: '/nonexistent', caPem: notCloneable }, log: () => {} }),
+      /could not be cloned|DataCloneError/,
+    );
+    await tick(10);
+    assert.equal(ports(), before);
+  });
+});
