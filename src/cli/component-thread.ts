@@ -124,14 +124,14 @@ async function runWorker(data: ComponentThreadData, parent: MessagePort): Promis
   const { portTransport } = await import('../client/port-transport.js');
   const stops: (() => Promise<void>)[] = [];
   let podInformer: (() => import('../client/informer.js').Informer<Pod>) | undefined;
-  let starting: Promise<unknown> = Promise.resolve();
   if (data.controllerManager) {
     const cm = data.controllerManager;
     const [{ ControllerManager }, { controllerSet }, { RESOURCES }] = await Promise.all([import('../controllers/manager.js'), import('./controller-set.js'), import('../client/shared.js')]);
     const transport = portTransport(cm.port, { userAgent: cm.userAgent });
     const manager = new ControllerManager(transport, controllerSet(cm), { log });
     podInformer = () => manager.informers.informer<Pod>(RESOURCES.pods);
-    starting = manager.start().catch((e: unknown) => log(`controller manager: ${(e as Error).message}`));
+    // the caches fill in the background, as on the main thread
+    manager.start().catch((e: unknown) => log(`controller manager: ${(e as Error).message}`));
     stops.push(async () => {
       await manager.stop();
       transport.close();
@@ -160,7 +160,6 @@ async function runWorker(data: ComponentThreadData, parent: MessagePort): Promis
     })();
   });
   parent.postMessage({ started: true } satisfies FromWorker);
-  void starting;
 }
 
 const data = workerData as ComponentThreadData | undefined;

@@ -129,9 +129,9 @@ export class LineQueue implements LineSink {
   }
 }
 
-export type RequestFn = typeof httpRequest;
+type RequestFn = typeof httpRequest;
 
-export interface BaseOptions {
+interface BaseOptions {
   request: RequestFn;
   agent: HttpAgent;
   host?: string;

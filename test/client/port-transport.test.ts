@@ -3,8 +3,18 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { portTransport, servePort } from '../../src/client/port-transport.js';
-import { IN_PROCESS_IDENTITY, IN_PROCESS_LINE_SINKS, inProcessAcceptor, LINE_SINK_HEADER, type InProcessIdentity, type LineSink, type LineSinks } from '../../src/client/transport.js';
+import { type PortEndpoint, portTransport, servePort } from '../../src/client/port-transport.js';
+import {
+  type ConnectionAcceptor,
+  IN_PROCESS_IDENTITY,
+  IN_PROCESS_LINE_SINKS,
+  inProcessAcceptor,
+  LINE_SINK_HEADER,
+  type InProcessIdentity,
+  type LineSink,
+  type LineSinks,
+  type Transport,
+} from '../../src/client/transport.js';
 
 const identity: InProcessIdentity = { username: 'system:serviceaccount:kube-system:tester', groups: ['system:serviceaccounts'] };
 
@@ -45,6 +55,18 @@ function testServer(state: { sinks: LineSink[]; release?: () => void }) {
   });
 }
 
+/** Runs `fn` with a port transport served by `acceptor`; both ends are closed afterwards. */
+async function overPort(acceptor: ConnectionAcceptor, fn: (t: Transport, e: PortEndpoint) => Promise<void>): Promise<void> {
+  const e = servePort(acceptor, identity);
+  const t = portTransport(e.port);
+  try {
+    await fn(t, e);
+  } finally {
+    t.close();
+    e.close();
+  }
+}
+
 async function collect(lines: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
   for await (const l of lines) out.push(l);
@@ -54,94 +76,74 @@ async function collect(lines: AsyncIterable<string>): Promise<string[]> {
 describe('port transport', () => {
   it('carries requests and answers, with the identity bound to the port', async () => {
     const state = { sinks: [] as LineSink[] };
-    const e = servePort(testServer(state), identity);
-    const t = portTransport(e.port);
-    try {
-      const big = Buffer.alloc(3 * 1024 * 1024 + 17);
-      for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 251;
-      const res = await t.request({ method: 'PUT', path: '/api/v1/things?x=1', body: big });
-      assert.equal(res.status, 200);
-      const got = JSON.parse(res.body.toString()) as { who: InProcessIdentity; method: string; path: string; length: number; sum: number };
-      assert.deepEqual(got.who, identity);
-      assert.equal(got.method, 'PUT');
-      assert.equal(got.path, '/api/v1/things?x=1');
-      assert.equal(got.length, big.length);
-      assert.equal(got.sum, big.reduce((a, b) => (a + b) % 65521, 0));
-      // many at once, each answered with its own request
-      const many = await Promise.all(Array.from({ length: 200 }, (_, i) => t.request({ method: 'POST', path: `/n/${i}`, body: 'y'.repeat(i) })));
-      many.forEach((r, i) => {
-        const b = JSON.parse(r.body.toString()) as { path: string; length: number };
-        assert.equal(b.path, `/n/${i}`);
-        assert.equal(b.length, i);
-      });
-    } finally {
-      t.close();
-      e.close();
-    }
+    await overPort(testServer(state), async (t) => {
+    const big = Buffer.alloc(3 * 1024 * 1024 + 17);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 251;
+    const res = await t.request({ method: 'PUT', path: '/api/v1/things?x=1', body: big });
+    assert.equal(res.status, 200);
+    const got = JSON.parse(res.body.toString()) as { who: InProcessIdentity; method: string; path: string; length: number; sum: number };
+    assert.deepEqual(got.who, identity);
+    assert.equal(got.method, 'PUT');
+    assert.equal(got.path, '/api/v1/things?x=1');
+    assert.equal(got.length, big.length);
+    assert.equal(got.sum, big.reduce((a, b) => (a + b) % 65521, 0));
+    // many at once, each answered with its own request
+    const many = await Promise.all(Array.from({ length: 200 }, (_, i) => t.request({ method: 'POST', path: `/n/${i}`, body: 'y'.repeat(i) })));
+    many.forEach((r, i) => {
+      const b = JSON.parse(r.body.toString()) as { path: string; length: number };
+      assert.equal(b.path, `/n/${i}`);
+      assert.equal(b.length, i);
+    });
+    });
   });
 
   it('delivers watch lines through the sink in order, and counts back what the reader took', async () => {
     const state = { sinks: [] as LineSink[], release: undefined as (() => void) | undefined };
-    const e = servePort(testServer(state), identity);
-    const t = portTransport(e.port);
-    try {
-      const s = await t.stream({ method: 'GET', path: '/lines?n=2000&hold=1' });
-      assert.equal(s.status, 200);
-      const it = s.lines[Symbol.asyncIterator]();
-      const got: string[] = [];
-      for (let i = 0; i < 2000; i++) {
-        const r = await it.next();
-        assert.equal(r.done, false);
-        got.push(r.value as string);
-      }
-      assert.deepEqual(
-        got.map((l) => (JSON.parse(l) as { i: number }).i),
-        Array.from({ length: 2000 }, (_, i) => i),
-      );
-      // every line was read: the serving side's backlog comes back to zero
-      const sink = state.sinks[0];
-      assert.ok(sink, 'the server claimed the sink');
-      for (let i = 0; i < 100 && sink.backlog !== 0; i++) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(sink.backlog, 0);
-      state.release?.();
-      assert.deepEqual(await it.next(), { value: undefined, done: true });
-    } finally {
-      t.close();
-      e.close();
+    await overPort(testServer(state), async (t) => {
+    const s = await t.stream({ method: 'GET', path: '/lines?n=2000&hold=1' });
+    assert.equal(s.status, 200);
+    const it = s.lines[Symbol.asyncIterator]();
+    const got: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const r = await it.next();
+      assert.equal(r.done, false);
+      got.push(r.value as string);
     }
+    assert.deepEqual(
+      got.map((l) => (JSON.parse(l) as { i: number }).i),
+      Array.from({ length: 2000 }, (_, i) => i),
+    );
+    // every line was read: the serving side's backlog comes back to zero
+    const sink = state.sinks[0];
+    assert.ok(sink, 'the server claimed the sink');
+    for (let i = 0; i < 100 && sink.backlog !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(sink.backlog, 0);
+    state.release?.();
+    assert.deepEqual(await it.next(), { value: undefined, done: true });
+    });
   });
 
   it('a sink holds what the reader has not taken as backlog', async () => {
     const state = { sinks: [] as LineSink[], release: undefined as (() => void) | undefined };
-    const e = servePort(testServer(state), identity);
-    const t = portTransport(e.port);
-    try {
-      const s = await t.stream({ method: 'GET', path: '/lines?n=500&hold=1' });
-      for (let i = 0; i < 100 && !state.sinks.length; i++) await new Promise((r) => setTimeout(r, 10));
-      // nothing read yet: all of it is backlog, however long we wait
-      await new Promise((r) => setTimeout(r, 50));
-      const expected = Array.from({ length: 500 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(i % 50) }).length).reduce((a, b) => a + b, 0);
-      assert.equal(state.sinks[0].backlog, expected);
-      state.release?.();
-      assert.equal((await collect(s.lines)).length, 500);
-    } finally {
-      t.close();
-      e.close();
-    }
+    await overPort(testServer(state), async (t) => {
+    const s = await t.stream({ method: 'GET', path: '/lines?n=500&hold=1' });
+    for (let i = 0; i < 100 && !state.sinks.length; i++) await new Promise((r) => setTimeout(r, 10));
+    // nothing read yet: all of it is backlog, however long we wait
+    await new Promise((r) => setTimeout(r, 50));
+    const expected = Array.from({ length: 500 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(i % 50) }).length).reduce((a, b) => a + b, 0);
+    assert.equal(state.sinks[0].backlog, expected);
+    state.release?.();
+    assert.equal((await collect(s.lines)).length, 500);
+    });
   });
 
   it('lines in the response body (no sink claimed) arrive as lines too', async () => {
-    const e = servePort(testServer({ sinks: [] }), identity);
-    const t = portTransport(e.port);
-    try {
-      const s = await t.stream({ method: 'GET', path: '/lines?n=300&body=1' });
-      const lines = await collect(s.lines);
-      assert.equal(lines.length, 300);
-      assert.equal((JSON.parse(lines[299]) as { i: number }).i, 299);
-    } finally {
-      t.close();
-      e.close();
-    }
+    await overPort(testServer({ sinks: [] }), async (t) => {
+    const s = await t.stream({ method: 'GET', path: '/lines?n=300&body=1' });
+    const lines = await collect(s.lines);
+    assert.equal(lines.length, 300);
+    assert.equal((JSON.parse(lines[299]) as { i: number }).i, 299);
+    });
   });
 
   it('a token is claimed once: a second claim on the port finds nothing', async () => {
@@ -154,16 +156,11 @@ describe('port transport', () => {
       first?.push('only');
       res.end();
     });
-    const e = servePort(acceptor, identity);
-    const t = portTransport(e.port);
-    try {
-      const s = await t.stream({ method: 'GET', path: '/w' });
-      assert.deepEqual(await collect(s.lines), ['only']);
-      assert.equal(second, undefined);
-    } finally {
-      t.close();
-      e.close();
-    }
+    await overPort(acceptor, async (t) => {
+    const s = await t.stream({ method: 'GET', path: '/w' });
+    assert.deepEqual(await collect(s.lines), ['only']);
+    assert.equal(second, undefined);
+    });
   });
 
   it('closing the serving side ends open watches with an error and fails requests rather than hanging', async () => {
