@@ -19,7 +19,7 @@ import { generateName, newUID, nowRFC3339 } from '../api/names.js';
 import { deepClone, deepEqual, isPlainObject } from '../api/object.js';
 import { apiVersionOf, type KindInfo, type KubeObject, type StoredKubeObject } from '../api/types.js';
 import { nameIsDNSSubdomain, validateObjectMeta } from '../api/validation.js';
-import { StorageError, type Store, type StoredValue, type StoreEvent, type Watcher } from '../storage/store.js';
+import { lentObjects, StorageError, type Store, type StoredValue, type StoreEvent, type Watcher } from '../storage/store.js';
 import { ConvertingStore } from './converting-store.js';
 import { listPrefix, objectKey } from './keys.js';
 
@@ -128,6 +128,24 @@ function lazyItem(v: StoredValue): Item {
  * watch window keeps thousands of events, and a new watcher replaying one can parse it again.
  */
 const eventItems = new WeakMap<StoreEvent, Item>();
+
+/**
+ * The object a write lent with its event (see publishLending), while it is being delivered; undefined after,
+ * or when it was not lent. With TIMONEL_CHECK_LENT=1 (tests) a lent object is checked against the event's
+ * JSON, and one that differs (somebody changed it) is reported on stderr and not used.
+ */
+function lent(ev: StoreEvent, which: 'value' | 'prev'): StoredKubeObject | undefined {
+  const o = lentObjects(ev)?.[which] as StoredKubeObject | undefined;
+  if (o === undefined || !CHECK_LENT) return o;
+  if (JSON.stringify(o) === (which === 'value' ? ev.value : ev.prevValue)) return o;
+  lentMismatches++;
+  console.error(`timonel: the ${which} object lent with the event of ${ev.key} at ${ev.rev} differs from its stored JSON`);
+  return undefined;
+}
+const CHECK_LENT = process.env.TIMONEL_CHECK_LENT === '1';
+let lentMismatches = 0;
+/** How many lent objects differed from their event's JSON (counted with TIMONEL_CHECK_LENT=1 only). */
+export const lentObjectMismatches = () => lentMismatches;
 let parsedItems: { drop(): void }[] = [];
 const dropParsedItems = () => {
   const items = parsedItems;
@@ -143,6 +161,8 @@ function sharedItem(ev: StoreEvent): Item {
       raw: ev.value,
       get obj() {
         if (obj === undefined) {
+          const o = lent(ev, 'value');
+          if (o) return o;
           obj = JSON.parse(ev.value) as StoredKubeObject;
           if (parsedItems.push(drop) === 1) setImmediate(dropParsedItems);
         }
@@ -182,6 +202,8 @@ function sharedPrevItem(ev: StoreEvent & { prevValue: string }): PrevItem {
     };
     const parse = () => {
       if (obj === undefined) {
+        const o = lent(ev, 'prev');
+        if (o) return o;
         obj = JSON.parse(ev.prevValue) as StoredKubeObject;
         if (parsedItems.push(drop) === 1) setImmediate(dropParsedItems);
       }
@@ -558,7 +580,7 @@ export class Registry {
         }
       }
       try {
-        const v = await this.storeFor(info).update(key, updated, cur.rev);
+        const v = await this.storeFor(info).update(key, updated, cur.rev, old);
         await this.committed('update', info, updated, old);
         return { item: { obj: updated as StoredKubeObject, raw: v.value }, created: false };
       } catch (e) {

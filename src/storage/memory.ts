@@ -13,15 +13,17 @@ import {
   type KeyRange,
 } from './encoding.js';
 import { CompactionSchedule, type StoreOptions } from './retention.js';
-import type {
-  ListOptions,
-  ListResult,
-  StorableObject,
-  Store,
-  StoreEvent,
-  StoredValue,
-  WatchOptions,
-  Watcher,
+import {
+  publishLending,
+  type LentObjects,
+  type ListOptions,
+  type ListResult,
+  type StorableObject,
+  type Store,
+  type StoreEvent,
+  type StoredValue,
+  type WatchOptions,
+  type Watcher,
 } from './store.js';
 import { WatchHub } from './watchhub.js';
 
@@ -104,11 +106,11 @@ export class MemoryStore implements Store {
     const stored: StoredValue = { key, rev, createRev: rev, value };
     this.objects.set(key, stored);
     this.keys.splice(lowerBound(this.keys, key), 0, key);
-    this.record({ type: 'ADDED', key, rev, value });
+    this.record({ type: 'ADDED', key, rev, value }, undefined, { value: obj });
     return { ...stored };
   }
 
-  async update(key: string, obj: StorableObject, expectedRev: number): Promise<StoredValue> {
+  async update(key: string, obj: StorableObject, expectedRev: number, prev?: object): Promise<StoredValue> {
     this.assertOpen();
     const current = this.objects.get(key);
     if (!current) throw notFoundError(key);
@@ -117,7 +119,7 @@ export class MemoryStore implements Store {
     const value = restoreOnFailure(obj, () => stampResourceVersion(obj, rev));
     const stored: StoredValue = { key, rev, createRev: current.createRev, value };
     this.objects.set(key, stored);
-    this.record({ type: 'MODIFIED', key, rev, value, prevValue: current.value }, current);
+    this.record({ type: 'MODIFIED', key, rev, value, prevValue: current.value }, current, { value: obj, prev });
     return { ...stored };
   }
 
@@ -172,10 +174,10 @@ export class MemoryStore implements Store {
     this.compacted = target;
   }
 
-  private record(ev: StoreEvent, prev?: StoredValue): void {
+  private record(ev: StoreEvent, prev?: StoredValue, objects: LentObjects = {}): void {
     this.rev = ev.rev;
     this.history.push({ ev, prev });
-    this.hub.publish(ev);
+    publishLending(ev, objects, this.hub.publish);
     this.schedule.wrote();
   }
 

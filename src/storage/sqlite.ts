@@ -16,6 +16,7 @@ import {
 } from './encoding.js';
 import { CompactionSchedule, DEFAULT_WATCH_WINDOW, type StoreOptions } from './retention.js';
 import {
+  publishLending,
   StorageError,
   type ListOptions,
   type ListResult,
@@ -166,6 +167,8 @@ type Statements = ReturnType<typeof prepareStatements>;
 /** One queued write; `apply` runs inside the batch's transaction and throws StorageError to fail alone. */
 interface PendingWrite {
   obj?: StorableObject;
+  /** the object at the expected revision, as the writer parsed it (lent to watchers with obj) */
+  prev?: object;
   apply(rev: number, compacted: number): [StoredValue, StoredValue | undefined];
   type: WatchEventType;
   resolve(v: StoredValue): void;
@@ -525,18 +528,18 @@ export class SqliteStore implements Store {
     return this.enqueue('ADDED', obj, (rev) => this.writes.create(key, obj, rev));
   }
 
-  update(key: string, obj: StorableObject, expectedRev: number): Promise<StoredValue> {
-    return this.enqueue('MODIFIED', obj, (rev, compacted) => this.writes.update(key, obj, expectedRev, rev, compacted));
+  update(key: string, obj: StorableObject, expectedRev: number, prev?: object): Promise<StoredValue> {
+    return this.enqueue('MODIFIED', obj, (rev, compacted) => this.writes.update(key, obj, expectedRev, rev, compacted), prev);
   }
 
   delete(key: string, expectedRev?: number): Promise<StoredValue> {
     return this.enqueue('DELETED', undefined, (rev, compacted) => this.writes.delete(key, expectedRev, rev, compacted));
   }
 
-  private enqueue(type: WatchEventType, obj: StorableObject | undefined, apply: PendingWrite['apply']): Promise<StoredValue> {
+  private enqueue(type: WatchEventType, obj: StorableObject | undefined, apply: PendingWrite['apply'], prev?: object): Promise<StoredValue> {
     if (this.closed) return Promise.reject(closedError());
     return new Promise<StoredValue>((resolve, reject) => {
-      this.pending.push({ type, obj, apply, resolve, reject });
+      this.pending.push({ type, obj, prev, apply, resolve, reject });
       if (this.pending.length === 1) setImmediate(this.flushPending);
     });
   }
@@ -566,7 +569,7 @@ export class SqliteStore implements Store {
       bytes += 2 * (stored.value.length + stored.key.length);
       const ev: StoreEvent = { type: write.type, key: stored.key, rev: stored.rev, value: stored.value };
       if (prev) ev.prevValue = prev.value;
-      this.committed(ev, stored);
+      this.committed(ev, stored, write);
       write.resolve(stored);
     }
     // and the index and interior pages the commit rewrote as well
@@ -657,7 +660,7 @@ export class SqliteStore implements Store {
     if (this.walFd !== undefined && this.walFd !== -1 && !this.walSyncing) closeFd(this.walFd, () => {});
   }
 
-  private committed(ev: StoreEvent, stored: StoredValue): void {
+  private committed(ev: StoreEvent, stored: StoredValue, write: PendingWrite): void {
     const cached = this.readCache.get(ev.key);
     if (cached) {
       this.readCacheChars -= cached.value.length;
@@ -668,7 +671,8 @@ export class SqliteStore implements Store {
       }
     }
     this.rev = ev.rev;
-    this.hub.publish(ev);
+    // (the writer's objects: encrypted values are stored as ciphertext but published as plain JSON, like obj)
+    publishLending(ev, { value: write.obj, prev: ev.prevValue === undefined ? undefined : write.prev }, this.hub.publish);
     this.schedule.wrote();
   }
 

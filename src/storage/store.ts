@@ -93,8 +93,10 @@ export interface Store {
   create(key: string, obj: StorableObject): Promise<StoredValue>;
   /**
    * Replace `key` if its current revision is `expectedRev` (Conflict otherwise, NotFound if absent).
+   * `prev`, when given, is the object stored at `expectedRev` as the caller parsed it: lent with `obj`
+   * to the watchers of the write (see lentObjects).
    */
-  update(key: string, obj: StorableObject, expectedRev: number): Promise<StoredValue>;
+  update(key: string, obj: StorableObject, expectedRev: number, prev?: object): Promise<StoredValue>;
   /**
    * Delete `key` (if `expectedRev` is given, only at that revision → else Conflict).
    * Returns the last state, its resourceVersion set to the delete's revision.
@@ -120,4 +122,35 @@ export interface StampedObject {
 /** `prefix` for a range: every key that starts with prefix sorts in [prefix, prefixEnd(prefix)). */
 export function prefixEnd(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+// ---- the objects of a write, lent to its watchers ----
+
+/** The parsed forms of a write's event: `value` is the object stored, `prev` the one it replaced. */
+export interface LentObjects {
+  value?: object;
+  prev?: object;
+}
+
+const lent = new WeakMap<StoreEvent, LentObjects>();
+
+/**
+ * Publishes a write's event with the objects the writer holds (equal to the event's JSON, the stored
+ * resourceVersion included): watchers that need the parsed object read these instead of parsing the
+ * text again. They are lent for the synchronous delivery only — a watcher that keeps the event and
+ * looks at it later parses it — and watchers read them, never change them.
+ */
+export function publishLending(ev: StoreEvent, objects: LentObjects, publish: (ev: StoreEvent) => void): void {
+  if (objects.value === undefined && objects.prev === undefined) return publish(ev);
+  lent.set(ev, objects);
+  try {
+    publish(ev);
+  } finally {
+    lent.delete(ev);
+  }
+}
+
+/** The objects lent with `ev` while it is being delivered (see publishLending). */
+export function lentObjects(ev: StoreEvent): LentObjects | undefined {
+  return lent.get(ev);
 }

@@ -97,11 +97,11 @@ export class WatchHub {
    * Called after a write commits. An event published while delivering (a write made by a watcher)
    * is queued, so every watcher still sees revision order.
    */
-  publish(ev: StoreEvent): void {
+  readonly publish = (ev: StoreEvent): void => {
     this.window.push(ev);
     this.queue.push(ev);
     if (!this.delivering) this.drain();
-  }
+  };
 
   /**
    * Replays the events after `afterRev` (from the window, or `loadHistory` when older ones are
