@@ -1,7 +1,7 @@
 // The embedded backend: one SQLite file in WAL mode, one connection, writes serialized by the
 // (synchronous) driver, a revision log that feeds watches and is compacted in the background.
-import { close as closeFd, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { Checkpointer } from './checkpointer.js';
 import {
   closedError,
   conflictError,
@@ -41,6 +41,10 @@ const DEFAULT_CHECKPOINT_IDLE_MS = 2000;
 // A checkpoint blocks the event loop while it copies the log's pages (16 MiB of log stalled requests ~150 ms).
 const DEFAULT_CHECKPOINT_BYTES = 4 * 1024 * 1024;
 const LOG_PAGES_PER_COMMIT = 4;
+// how long a write may wait for the checkpoint thread's lock (a truncating checkpoint holds writers back)
+const BUSY_TIMEOUT_MS = 5000;
+// how long a second server waits for the first one's lock on the file before it gives up
+const OWNER_TIMEOUT_MS = 1000;
 // bounds of SqliteStore's cache of objects read by get and by lists of encrypted values
 const READ_CACHE_ENTRIES = 8192;
 const READ_CACHE_CHARS = 16 * 1024 * 1024;
@@ -163,6 +167,22 @@ function prepareStatements(db: Database.Database) {
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
+
+/**
+ * Takes this process's lock on a database file: an exclusive SQLite lock on an empty sidecar database
+ * (`<file>-lock`), held by a transaction left open until the store closes. The kernel lets the lock go when the
+ * process ends, however it ends; a second process waits OWNER_TIMEOUT_MS for it, then fails ("database is locked").
+ */
+function ownFile(path: string): Database.Database {
+  const lock = new Database(`${path}-lock`, { timeout: OWNER_TIMEOUT_MS });
+  try {
+    lock.exec('BEGIN EXCLUSIVE');
+    return lock;
+  } catch (err) {
+    lock.close();
+    throw err;
+  }
+}
 
 /** One queued write; `apply` runs inside the batch's transaction and throws StorageError to fail alone. */
 interface PendingWrite {
@@ -316,19 +336,24 @@ export class SqliteStore implements Store {
   private logBytes = 0;
   private lastWriteAt = 0;
   /**
-   * A read-only descriptor of the write-ahead log, to sync it on the thread pool before a checkpoint: SQLite
-   * syncs the log first thing in a checkpoint, on the event loop, and about half of a checkpoint's stall was that
-   * sync (-1: not opened yet; undefined: cannot be, e.g. an in-memory database).
+   * Runs the passive checkpoints of a file database on a thread of its own (their time is mostly the wait for
+   * the disk); undefined for an in-memory database, or when that thread could not start (then they run here).
    */
-  private walFd: number | undefined = -1;
-  private walSyncing = false;
+  private readonly checkpointer: Checkpointer | undefined;
+  /** checkpoints completed: by the checkpoint thread, and on the event loop (remainders, truncations, fallbacks) */
+  readonly checkpoints = { thread: 0, eventLoop: 0 };
   /** written to since the last truncating checkpoint: a pause empties the log file (a passive checkpoint keeps its size) */
   private logUntruncated = false;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private readonly checkpointIdleMs: number;
   private readonly checkpointBytes: number;
 
-  private constructor(private readonly db: Database.Database, opts: StoreOptions) {
+  private constructor(
+    private readonly db: Database.Database,
+    opts: StoreOptions,
+    /** holds the file's ownership lock for as long as the store is open (see open) */
+    private readonly owner: Database.Database | undefined,
+  ) {
     const s = (this.stmt = prepareStatements(db));
     this.tx = prepareTransactions(db, s);
     this.codec = opts.valueTransformer ?? IDENTITY;
@@ -347,17 +372,27 @@ export class SqliteStore implements Store {
       () => this.compactNow(),
       () => this.rev - this.compacted > this.schedule.historyRevisions,
     );
+    if (!db.memory) {
+      try {
+        this.checkpointer = new Checkpointer(db.name, BUSY_TIMEOUT_MS);
+      } catch (e) {
+        console.error(`storage: checkpoints run on the event loop (no thread for them: ${(e as Error).message})`);
+      }
+    }
   }
 
   static open(path: string, opts: StoreOptions = {}): SqliteStore {
-    // timeout is SQLite's busy_timeout: only another process holding the file can make us wait.
-    const db = new Database(path, { timeout: 1000 });
+    // Only this process writes the file (the store's revisions and watches live in its memory): a second server
+    // opening the same file fails instead of interleaving. Its checkpoint thread is the one other connection.
+    const owner = path === '' || path === ':memory:' ? undefined : ownFile(path);
+    // timeout is SQLite's busy_timeout: the checkpoint thread's truncations are the only lock we may wait for.
+    let db: Database.Database | undefined;
     try {
+      db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
       // Must precede the first table; an older file without it is converted once by VACUUM.
       db.pragma('auto_vacuum = INCREMENTAL');
-      // Only this process uses the file: no shared-memory locking per transaction (much faster
-      // writes), and a second server opening the same file fails instead of interleaving.
-      db.pragma('locking_mode = EXCLUSIVE');
+      // An in-memory database has no other connection: no locking per transaction.
+      if (db.memory) db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
       // With WAL, NORMAL loses nothing on a process crash (only on power loss).
       db.pragma('synchronous = NORMAL');
@@ -375,9 +410,10 @@ export class SqliteStore implements Store {
       } else if (version !== SCHEMA_VERSION) {
         throw new Error(`storage: ${path} has schema version ${version}, this build reads ${SCHEMA_VERSION}`);
       }
-      return new SqliteStore(db, opts);
+      return new SqliteStore(db, opts, owner);
     } catch (err) {
-      db.close();
+      db?.close();
+      owner?.close();
       throw err;
     }
   }
@@ -580,49 +616,53 @@ export class SqliteStore implements Store {
     this.logBytes += bytes;
     this.logUntruncated = true;
     this.lastWriteAt = performance.now();
-    if (this.logBytes >= this.checkpointBytes) {
-      // after the writers of this batch have their answers, and the log's sync off the event loop; the log file
-      // is kept for reuse. A log that outgrows a slow sync by a tenth is checkpointed at once (SQLite syncs it).
-      if (!this.walSyncing) this.syncLogThenCheckpoint();
-      else if (this.logBytes >= this.checkpointBytes * 1.1) setImmediate(this.checkpoint, 'PASSIVE');
-    }
+    // The log file is kept for reuse; on this thread only after the writers of this batch have their answers, and
+    // when the checkpoint thread is not there, or (starting, or slow) lets the log grow past twice the threshold.
+    if (this.logBytes >= this.checkpointBytes && (!this.checkpointOffThread() || this.logBytes >= 2 * this.checkpointBytes))
+      setImmediate(this.checkpoint, 'PASSIVE');
     this.checkpointTimer ??= setTimeout(this.checkpointWhenIdle, this.checkpointIdleMs).unref();
+  }
+
+  /**
+   * Starts a passive checkpoint on the checkpoint thread; false when there is none ready to run it. The log
+   * file starts over (rather than grow) only after a checkpoint that copied every commit, and commits go on
+   * during the thread's: once it is done, this thread copies the few made meanwhile (see CheckpointResult).
+   */
+  private checkpointOffThread(): boolean {
+    const c = this.checkpointer;
+    if (!c?.ready) return false;
+    if (c.busy) return true;
+    c.run('PASSIVE').then(
+      () => {
+        this.checkpoints.thread++;
+        this.checkpoint('PASSIVE');
+      },
+      (e: Error) => {
+        // (a full disk, say) the log keeps every commit; the next write past the threshold tries again
+        if (!this.closed && !c.gone) console.error(`storage: checkpoint: ${e.message}`);
+      },
+    );
+    return true;
   }
 
   private readonly checkpointWhenIdle = (): void => {
     this.checkpointTimer = undefined;
     const quiet = performance.now() - this.lastWriteAt;
-    if (quiet < this.checkpointIdleMs) {
-      this.checkpointTimer = setTimeout(this.checkpointWhenIdle, this.checkpointIdleMs - quiet).unref();
+    // (a truncation here would wait for the checkpoint thread's, on the event loop)
+    if (quiet < this.checkpointIdleMs || this.checkpointer?.busy) {
+      this.checkpointTimer = setTimeout(this.checkpointWhenIdle, Math.max(10, this.checkpointIdleMs - quiet)).unref();
       return;
     }
     this.checkpoint('TRUNCATE');
   };
 
-  private syncLogThenCheckpoint(): void {
-    if (this.walFd === -1) {
-      try {
-        this.walFd = this.db.memory ? undefined : openSync(`${this.db.name}-wal`, 'r');
-      } catch {
-        this.walFd = undefined;
-      }
-    }
-    const fd = this.walFd;
-    if (fd === undefined) return void setImmediate(this.checkpoint, 'PASSIVE');
-    this.walSyncing = true;
-    // whatever the outcome, SQLite syncs the log again itself (by then little or nothing is left to write)
-    fdatasync(fd, () => {
-      this.walSyncing = false;
-      if (this.closed) closeFd(fd, () => {});
-      // (unless a checkpoint ran meanwhile)
-      else if (this.logBytes >= this.checkpointBytes) this.checkpoint('PASSIVE');
-    });
-  }
-
   private readonly checkpoint = (mode: 'PASSIVE' | 'TRUNCATE'): void => {
     if (this.closed || (mode === 'PASSIVE' ? this.logBytes === 0 : !this.logUntruncated)) return;
     try {
-      this.db.pragma(`wal_checkpoint(${mode})`);
+      const [r] = this.db.pragma(`wal_checkpoint(${mode})`) as { busy: number }[];
+      // busy: the checkpoint thread is running one (a passive checkpoint does not wait for it)
+      if (r?.busy) return;
+      this.checkpoints.eventLoop++;
       this.logBytes = 0;
       if (mode === 'TRUNCATE') this.logUntruncated = false;
     } catch {
@@ -655,9 +695,10 @@ export class SqliteStore implements Store {
     if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
     this.hub.clear();
     this.readCache.clear();
+    // the last connection to close copies the log into the file and removes it
+    await this.checkpointer?.close();
     this.db.close();
-    // a sync in flight still uses the descriptor: its callback closes it
-    if (this.walFd !== undefined && this.walFd !== -1 && !this.walSyncing) closeFd(this.walFd, () => {});
+    this.owner?.close();
   }
 
   private committed(ev: StoreEvent, stored: StoredValue, write: PendingWrite): void {
@@ -697,7 +738,8 @@ export class SqliteStore implements Store {
       }
     }
     this.db.exec('PRAGMA incremental_vacuum');
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    // (while the checkpoint thread runs one, the next pause truncates the log)
+    if (!this.checkpointer?.busy) this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   private assertOpen(): void {
