@@ -51,8 +51,6 @@ export class Checkpointer {
   constructor(file: string, timeoutMs: number) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER, { eval: true, workerData: { file, driver, timeoutMs } });
-    // it must not keep a process alive that has nothing else to do
-    this.worker.unref();
     this.worker.on('message', (m: Reply | 'ready') => {
       if (m === 'ready') return void (this.isReady = true);
       const w = this.waiting;
@@ -71,6 +69,8 @@ export class Checkpointer {
         resolve();
       });
     });
+    // it must not keep a process alive that has nothing else to do (after the listeners, which would ref it again)
+    this.worker.unref();
   }
 
   /** Whether a checkpoint is running. */

@@ -337,9 +337,11 @@ export class SqliteStore implements Store {
   private lastWriteAt = 0;
   /**
    * Runs the passive checkpoints of a file database on a thread of its own (their time is mostly the wait for
-   * the disk); undefined for an in-memory database, or when that thread could not start (then they run here).
+   * the disk). Started by the first checkpoint that a full log calls for (a thread costs ~10 MB, and a store
+   * whose writes pause is checkpointed in the pauses); null for an in-memory database, or when it could not
+   * start (then they run on the event loop).
    */
-  private readonly checkpointer: Checkpointer | undefined;
+  private checkpointer: Checkpointer | null | undefined;
   /** checkpoints completed: by the checkpoint thread, and on the event loop (remainders, truncations, fallbacks) */
   readonly checkpoints = { thread: 0, eventLoop: 0 };
   /** written to since the last truncating checkpoint: a pause empties the log file (a passive checkpoint keeps its size) */
@@ -372,13 +374,7 @@ export class SqliteStore implements Store {
       () => this.compactNow(),
       () => this.rev - this.compacted > this.schedule.historyRevisions,
     );
-    if (!db.memory) {
-      try {
-        this.checkpointer = new Checkpointer(db.name, BUSY_TIMEOUT_MS);
-      } catch (e) {
-        console.error(`storage: checkpoints run on the event loop (no thread for them: ${(e as Error).message})`);
-      }
-    }
+    if (db.memory) this.checkpointer = null;
   }
 
   static open(path: string, opts: StoreOptions = {}): SqliteStore {
@@ -629,6 +625,14 @@ export class SqliteStore implements Store {
    * during the thread's: once it is done, this thread copies the few made meanwhile (see CheckpointResult).
    */
   private checkpointOffThread(): boolean {
+    if (this.checkpointer === undefined) {
+      try {
+        this.checkpointer = new Checkpointer(this.db.name, BUSY_TIMEOUT_MS);
+      } catch (e) {
+        this.checkpointer = null;
+        console.error(`storage: checkpoints run on the event loop (no thread for them: ${(e as Error).message})`);
+      }
+    }
     const c = this.checkpointer;
     if (!c?.ready) return false;
     if (c.busy) return true;

@@ -1,4 +1,5 @@
-// Child process for the crash-safety test: writes until killed, printing each acknowledged write.
+// Child process for the crash-safety test: writes until killed, printing each acknowledged write. With a third
+// argument `leave-open` it ends without closing the store (which must not keep the process alive).
 import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import { SqliteStore } from '../../src/storage/sqlite.js';
 
@@ -6,7 +7,7 @@ function configMap(name: string, data: Record<string, string>): ConfigMap {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data };
 }
 
-const [file, countArg] = process.argv.slice(2);
+const [file, countArg, leave] = process.argv.slice(2);
 const store = SqliteStore.open(file);
 const filler = 'x'.repeat(500);
 let previous: { key: string; rev: number } | undefined;
@@ -21,4 +22,4 @@ for (let i = 0; i < Number(countArg); i++) {
   }
   previous = { key, rev: created.rev };
 }
-await store.close();
+if (leave !== 'leave-open') await store.close();

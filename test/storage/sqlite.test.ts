@@ -236,7 +236,7 @@ describe('SqliteStore', () => {
     await again.close();
   });
 
-  it("closes the checkpoint thread's connection with the store: no descriptor of the log is left", async () => {
+  it("starts the checkpoint thread when a full log calls for it, and closes its connection with the store", async () => {
     const file = tempFile();
     const walFds = () =>
       fs.readdirSync('/proc/self/fd').filter((fd) => {
@@ -248,6 +248,10 @@ describe('SqliteStore', () => {
       }).length;
     const walSize = () => (fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0);
     const store = SqliteStore.open(file, { checkpointIdleMs: 60_000, checkpointBytes: 64 * 1024 });
+    // a few writes call for no checkpoint: no thread yet (it would cost ~10 MB for nothing)
+    for (let i = 0; i < 2; i++) await store.create(`/t/few-${i}`, obj('T', `few-${i}`));
+    await sleep(100);
+    assert.equal(walFds(), 1, "only this thread's connection has the log open");
     for (let i = 0; i < 400; i++) {
       await store.create(`/t/s-${i}`, obj('T', `s-${i}`, { data: 'z'.repeat(1000) }));
       await new Promise((r) => setImmediate(r));
@@ -263,8 +267,32 @@ describe('SqliteStore', () => {
     assert.equal(walFds(), 0, 'no descriptor of the log left after close');
     assert.equal(walSize(), 0, 'the last connection to close copied the log into the file');
     const again = SqliteStore.open(file);
-    assert.equal((await again.list('/t/')).items.length, 500);
+    assert.equal((await again.list('/t/')).items.length, 502);
     await again.close();
+  });
+
+  it('a store left open does not keep its process alive, checkpoint thread and all; its writes are there', async () => {
+    const file = tempFile();
+    // 1,500 commits call for checkpoints (the thread starts), then the script ends without closing the store
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/storage/crash-writer.ts'), file, '1500', 'leave-open'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    try {
+      assert.equal(await exited, 0, `the writer ended by itself (stderr: ${stderr})`);
+    } finally {
+      clearTimeout(timer);
+    }
+    const again = SqliteStore.open(file);
+    try {
+      assert.equal(await again.count('/core/configmaps/default/'), 1500);
+    } finally {
+      await again.close();
+    }
   });
 
   it('opens a schema-1 file (objects WITHOUT ROWID) and converts it, keeping objects and history', async () => {
