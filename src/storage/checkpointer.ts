@@ -98,20 +98,24 @@ export class Checkpointer {
     });
   }
 
+  /** Resolves once no checkpoint runs (at once if none does); never rejects. */
+  settled(): Promise<void> {
+    const w = this.waiting;
+    if (!w) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.waiting = {
+        resolve: (r) => (w.resolve(r), resolve()),
+        reject: (e) => (w.reject(e), resolve()),
+      };
+    });
+  }
+
   /** Waits for a checkpoint in progress, then closes the thread's connection and ends it. */
   async close(): Promise<void> {
     if (this.exited) return;
     // the caller waits for it
     this.worker.ref();
-    if (this.waiting) {
-      await new Promise<void>((resolve) => {
-        const w = this.waiting!;
-        this.waiting = {
-          resolve: (r) => (w.resolve(r), resolve()),
-          reject: (e) => (w.reject(e), resolve()),
-        };
-      });
-    }
+    await this.settled();
     this.worker.postMessage('close');
     await this.stopped;
   }

@@ -742,8 +742,9 @@ export class SqliteStore implements Store {
       }
     }
     this.db.exec('PRAGMA incremental_vacuum');
-    // (while the checkpoint thread runs one, the next pause truncates the log)
-    if (!this.checkpointer?.busy) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    // (after the checkpoint thread's, if one runs: here it would wait for it on the event loop)
+    await this.checkpointer?.settled();
+    if (!this.closed) this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   private assertOpen(): void {

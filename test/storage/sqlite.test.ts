@@ -223,12 +223,16 @@ describe('SqliteStore', () => {
     while (walSize() > 0 && Date.now() < deadline) await sleep(50);
     assert.equal(walSize(), 0, 'checkpointed after the pause');
     // writes that never pause are checkpointed once about checkpointBytes went into the log, which is then
-    // reused from its start: it stays small (unchecked, 400 commits of a few pages each pass 6 MB)
+    // reused from its start (how far it grows meanwhile depends on how fast the checkpoint thread gets the disk:
+    // unchecked, 400 commits of a few pages each pass 6 MB)
+    const before = store.checkpoints.thread + store.checkpoints.eventLoop;
     for (let i = 0; i < 400; i++) {
       await store.create(`/t/steady-${i}`, obj('T', `steady-${i}`, { data: 'y'.repeat(1000) }));
       await new Promise((r) => setImmediate(r));
     }
-    assert.ok(walSize() < 2 * 1024 * 1024, `a steady stream of writes still gets checkpoints (log: ${walSize()} bytes)`);
+    const during = store.checkpoints.thread + store.checkpoints.eventLoop - before;
+    assert.ok(during >= 2, `a steady stream of writes still gets checkpoints (${during})`);
+    assert.ok(walSize() < 6 * 1024 * 1024, `the log was reused from its start (log: ${walSize()} bytes)`);
     await store.close();
     const again = SqliteStore.open(file);
     assert.equal(JSON.parse((await again.get('/t/burst-7'))!.value).data.length, 1000);
