@@ -176,6 +176,8 @@ type Statements = ReturnType<typeof prepareStatements>;
 function ownFile(path: string): Database.Database {
   const lock = new Database(`${path}-lock`, { timeout: OWNER_TIMEOUT_MS });
   try {
+    // (its journal in memory: nothing is ever written, and no journal file appears next to it)
+    lock.pragma('journal_mode = MEMORY');
     lock.exec('BEGIN EXCLUSIVE');
     return lock;
   } catch (err) {

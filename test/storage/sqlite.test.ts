@@ -497,8 +497,15 @@ describe('SqliteStore', () => {
       assert.throws(() => SqliteStore.open(file, {}), /locked|busy/i);
       assert.ok(Date.now() - started < 10_000);
       assert.ok(await store.get('/core/pods/ns/a'));
+      // the lock is a transaction on an empty sidecar file, with no journal file of its own
+      const beside = fs.readdirSync(path.dirname(file)).filter((f) => f.startsWith(`${path.basename(file)}-lock`));
+      assert.deepEqual(beside, [`${path.basename(file)}-lock`]);
     } finally {
       await store.close();
     }
+    // closing lets the lock go
+    const again = SqliteStore.open(file);
+    assert.ok(await again.get('/core/pods/ns/a'));
+    await again.close();
   });
 });
