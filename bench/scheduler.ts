@@ -131,6 +131,7 @@ await runBench('scheduler', 8, `Scheduler: ${num(NODES)} simulated nodes, ${num(
   sampler = watchProcess(server.pid);
   const whole = watchProcess(server.pid);
   t0 = performance.now();
+  const clientCpu0 = process.cpuUsage();
   const created = await createMany(client, podsPath, PODS, CONCURRENCY, (i) => pod(i), 180_000);
   const createdMs = performance.now() - t0;
   if (created.failed) r.problem(`creates: ${created.failed} failed (first: ${created.firstError})`);
@@ -141,6 +142,8 @@ await runBench('scheduler', 8, `Scheduler: ${num(NODES)} simulated nodes, ${num(
   }
   const boundMs = Math.max(...bound.boundAt.values());
   const usage = sampler.stop();
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const clientMs = performance.now() - t0;
   b.contention(usage, 'the scheduling');
   const runningDone = await waitFor(`all pods Running`, () => bound.runningAt.size >= created.created, server, 120_000).then(
     () => Math.max(...bound.runningAt.values()),
@@ -162,7 +165,9 @@ await runBench('scheduler', 8, `Scheduler: ${num(NODES)} simulated nodes, ${num(
   r.log(
     `  ${num(created.created)} pods created in ${ms(createdMs)} (${num(scheduledCreateRate)}/s while scheduling); first bound at ${ms(firstBound)}, last at ${ms(boundMs)}, all Running at ${ms(runningDone)}`,
   );
-  r.log(`  server CPU ${num((usage.cpuSeconds / (boundMs / 1000)) * 100)}% of a core, peak RSS ${mib(usage.peakRss)}`);
+  r.log(
+    `  server CPU ${num((usage.cpuSeconds / (boundMs / 1000)) * 100)}% of a core, peak RSS ${mib(usage.peakRss)}; this load client (creates, watch) ${num(((clientCpu.user + clientCpu.system) / 1e3 / clientMs) * 100)}% of a core`,
+  );
   b.alive(server, 'the scheduling');
   client.close();
 
