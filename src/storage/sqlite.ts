@@ -1,5 +1,6 @@
-// The embedded backend: one SQLite file in WAL mode, one connection, writes serialized by the
-// (synchronous) driver, a revision log that feeds watches and is compacted in the background.
+// The embedded backend: one SQLite file in WAL mode, one writing connection, writes serialized by the
+// (synchronous) driver, a revision log that feeds watches and is compacted in the background; a second
+// connection, on a thread of its own, runs the log's checkpoints (checkpointer.ts).
 import Database from 'better-sqlite3';
 import { Checkpointer } from './checkpointer.js';
 import {
@@ -38,7 +39,8 @@ const COMPACT_CHUNK = 10_000;
 // Longer than the gaps of periodic writers (node Lease renewals come in ticks a second apart), which
 // would otherwise pay a truncating checkpoint per tick.
 const DEFAULT_CHECKPOINT_IDLE_MS = 2000;
-// A checkpoint blocks the event loop while it copies the log's pages (16 MiB of log stalled requests ~150 ms).
+// On the event loop a checkpoint blocked it while it copied the log's pages and synced the file (16 MiB of log
+// stalled requests ~150 ms); on the checkpoint thread, a smaller log leaves less for this thread to copy after it.
 const DEFAULT_CHECKPOINT_BYTES = 4 * 1024 * 1024;
 const LOG_PAGES_PER_COMMIT = 4;
 // how long a write may wait for the checkpoint thread's lock (a truncating checkpoint holds writers back)
