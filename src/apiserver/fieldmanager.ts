@@ -77,6 +77,8 @@ function keepTimestampsOfNoop(obj: KubeObject, old: KubeObject): void {
   const before = old.metadata?.managedFields;
   if (!Array.isArray(now) || !Array.isArray(before) || now.length !== before.length) return;
   for (let i = 0; i < now.length; i++) if (!deepEqual({ ...now[i], time: undefined }, { ...before[i], time: undefined })) return;
+  // status and spec first: what most writes change, found without walking the rest (metadata, a pod's spec)
+  if (!deepEqual(obj.status, old.status) || !deepEqual(obj.spec, old.spec)) return;
   if (!deepEqual(withoutManagedFieldsAndVersion(obj), withoutManagedFieldsAndVersion(old))) return;
   obj.metadata!.managedFields = deepClone(before);
 }
