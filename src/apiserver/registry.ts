@@ -527,7 +527,13 @@ export class Registry {
     namespace: string | undefined,
     name: string,
     mutate: (current: KubeObject | undefined) => KubeObject | Promise<KubeObject>,
-    opts: WriteOptions & { subresource?: string; allowCreate?: boolean; skipFieldTracking?: boolean } = {},
+    opts: WriteOptions & {
+      subresource?: string;
+      allowCreate?: boolean;
+      skipFieldTracking?: boolean;
+      /** mutate returns an object of its own whatever the current one is (a PUT): it is not handed a copy */
+      replaces?: boolean;
+    } = {},
   ): Promise<{ item: Item; created: boolean }> {
     const key = this.key(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -544,7 +550,7 @@ export class Registry {
       }
       const old = JSON.parse(cur.value) as StoredKubeObject;
       // a second parse of the stored text is a cheaper deep copy than deepClone(old)
-      const desired = await mutate(JSON.parse(cur.value) as KubeObject);
+      const desired = await mutate(opts.replaces ? old : (JSON.parse(cur.value) as KubeObject));
       const obj = this.checkBody(info, desired, namespace);
       const meta = obj.metadata!;
       if (meta.name !== undefined && meta.name !== name)
@@ -668,7 +674,7 @@ export class Registry {
 
   async update(info: KindInfo, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions & { subresource?: string } = {}) {
     if (!isPlainObject(body)) throw errBadRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: the body must be a JSON object`);
-    return this.guaranteedUpdate(info, namespace, name, () => deepClone(body as KubeObject), { ...opts, allowCreate: true });
+    return this.guaranteedUpdate(info, namespace, name, () => deepClone(body as KubeObject), { ...opts, allowCreate: true, replaces: true });
   }
 
   // ---- delete ----
