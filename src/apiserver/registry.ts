@@ -531,7 +531,7 @@ export class Registry {
       subresource?: string;
       allowCreate?: boolean;
       skipFieldTracking?: boolean;
-      /** mutate returns an object of its own whatever the current one is (a PUT): it is not handed a copy */
+      /** mutate returns an object of its own whatever the current one is (a PUT): it gets the current one to read, not a copy */
       replaces?: boolean;
     } = {},
   ): Promise<{ item: Item; created: boolean }> {
