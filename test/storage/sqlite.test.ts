@@ -260,10 +260,9 @@ describe('SqliteStore', () => {
       await store.create(`/t/s-${i}`, obj('T', `s-${i}`, { data: 'z'.repeat(1000) }));
       await new Promise((r) => setImmediate(r));
     }
+    // (no idle checkpoint could run: it waits a minute; how far the log grows while the thread's run is up to the
+    // disk, see the steady-stream test)
     assert.ok(store.checkpoints.thread >= 1, `the checkpoint thread ran checkpoints (${JSON.stringify(store.checkpoints)})`);
-    // checkpoints ran (no idle one could: it waits a minute), so the log was reused from its start: unchecked, 400
-    // commits of a few pages each pass 6 MB
-    assert.ok(walSize() < 2 * 1024 * 1024, `the log stays small (${walSize()} bytes)`);
     assert.equal(walFds(), 2, "the log is open twice: this thread's connection and the checkpoint thread's");
     // close while a checkpoint may still run on the thread
     for (let i = 0; i < 100; i++) await store.create(`/t/t-${i}`, obj('T', `t-${i}`, { data: 'z'.repeat(1000) }));
