@@ -5,16 +5,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-export type CheckpointMode = 'PASSIVE' | 'TRUNCATE';
-
-export interface CheckpointResult {
-  /** frames in the log, and how many of them are now in the database file (-1, -1 when not in WAL mode) */
-  log: number;
-  checkpointed: number;
-  /** 1 when the checkpoint could not run to completion (a truncation while the writer was busy) */
-  busy: number;
-}
-
 // CommonJS run by the worker (eval): the driver is resolved by the host, so it works from the bundle too.
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -22,29 +12,29 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file, { timeout: workerData.timeoutMs, fileMustExist: true });
 db.pragma('synchronous = NORMAL');
 parentPort.postMessage('ready');
-parentPort.on('message', (mode) => {
-  if (mode === 'close') {
+parentPort.on('message', (m) => {
+  if (m === 'close') {
     db.close();
     parentPort.close();
     return;
   }
   try {
     // a second round copies most of what was committed during the first
-    let r;
-    for (let round = 0; round < (mode === 'PASSIVE' ? 2 : 1); round++) [r] = db.pragma('wal_checkpoint(' + mode + ')');
-    parentPort.postMessage({ ok: true, result: { log: r.log, checkpointed: r.checkpointed, busy: r.busy } });
+    db.pragma('wal_checkpoint(PASSIVE)');
+    db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ ok: true });
   } catch (e) {
     parentPort.postMessage({ ok: false, error: String(e && e.message) });
   }
 });
 `;
 
-type Reply = { ok: true; result: CheckpointResult } | { ok: false; error: string };
+type Reply = { ok: true } | { ok: false; error: string };
 
-/** One checkpoint at a time, on a worker thread with its own connection to `file`. */
+/** One passive checkpoint at a time, on a worker thread with its own connection to `file`. */
 export class Checkpointer {
   private readonly worker: Worker;
-  private waiting: { resolve(r: CheckpointResult): void; reject(e: Error): void } | undefined;
+  private waiting: { resolve(): void; reject(e: Error): void } | undefined;
   private exited: Error | undefined;
   private readonly stopped: Promise<void>;
 
@@ -55,7 +45,7 @@ export class Checkpointer {
       if (m === 'ready') return void (this.isReady = true);
       const w = this.waiting;
       this.waiting = undefined;
-      if (m.ok) w?.resolve(m.result);
+      if (m.ok) w?.resolve();
       else w?.reject(new Error(m.error));
     });
     this.stopped = new Promise((resolve) => {
@@ -89,12 +79,12 @@ export class Checkpointer {
     return this.exited !== undefined;
   }
 
-  run(mode: CheckpointMode): Promise<CheckpointResult> {
+  run(): Promise<void> {
     if (this.exited) return Promise.reject(this.exited);
     if (this.waiting) return Promise.reject(new Error('a checkpoint is already running'));
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
-      this.worker.postMessage(mode);
+      this.worker.postMessage('checkpoint');
     });
   }
 
@@ -104,7 +94,7 @@ export class Checkpointer {
     if (!w) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.waiting = {
-        resolve: (r) => (w.resolve(r), resolve()),
+        resolve: () => (w.resolve(), resolve()),
         reject: (e) => (w.reject(e), resolve()),
       };
     });

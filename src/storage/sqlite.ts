@@ -618,15 +618,17 @@ export class SqliteStore implements Store {
     this.lastWriteAt = performance.now();
     // The log file is kept for reuse; on this thread only after the writers of this batch have their answers, and
     // when the checkpoint thread is not there, or (starting, or slow) lets the log grow past twice the threshold.
-    if (this.logBytes >= this.checkpointBytes && (!this.checkpointOffThread() || this.logBytes >= 2 * this.checkpointBytes))
-      setImmediate(this.checkpoint, 'PASSIVE');
+    if (this.logBytes >= this.checkpointBytes) {
+      const onThread = this.checkpointOffThread();
+      if (!onThread || this.logBytes >= 2 * this.checkpointBytes) setImmediate(this.checkpoint, 'PASSIVE');
+    }
     this.checkpointTimer ??= setTimeout(this.checkpointWhenIdle, this.checkpointIdleMs).unref();
   }
 
   /**
    * Starts a passive checkpoint on the checkpoint thread; false when there is none ready to run it. The log
    * file starts over (rather than grow) only after a checkpoint that copied every commit, and commits go on
-   * during the thread's: once it is done, this thread copies the few made meanwhile (see CheckpointResult).
+   * during the thread's: once it is done, this thread copies the few made meanwhile.
    */
   private checkpointOffThread(): boolean {
     if (this.checkpointer === undefined) {
@@ -640,7 +642,7 @@ export class SqliteStore implements Store {
     const c = this.checkpointer;
     if (!c?.ready) return false;
     if (c.busy) return true;
-    c.run('PASSIVE').then(
+    c.run().then(
       () => {
         this.checkpoints.thread++;
         this.checkpoint('PASSIVE');
