@@ -101,7 +101,13 @@ export function installFieldManager(api: ApiServer): void {
     }
     // an apply's managedFields were settled by serverSideApply below
     if (ctx.operation === 'Update')
-      updateManagedFields(old, obj, ctx.manager, { apiVersion: apiVersionOf(info), kind: info.kind, subresource: ctx.subresource, ignored: ignoredFields(info, ctx.subresource, obj, old) });
+      updateManagedFields(old, obj, ctx.manager, {
+        apiVersion: apiVersionOf(info),
+        kind: info.kind,
+        subresource: ctx.subresource,
+        ignored: ignoredFields(info, ctx.subresource, obj, old),
+        untimed: ctx.subresource === 'scale',
+      });
     if (old) keepTimestampsOfNoop(obj, old);
   };
   api.serverSideApply = (info, current, applied, force, manager, subresource) => {

@@ -533,6 +533,11 @@ export class Registry {
       skipFieldTracking?: boolean;
       /** mutate returns an object of its own whatever the current one is (a PUT): it gets the current one to read, not a copy */
       replaces?: boolean;
+      /**
+       * the subresource managedFields record the write under when it is handled as a write of the object itself
+       * (a scale write: the object's update rules, admission and validation apply, its entry says `scale`)
+       */
+      recordAs?: 'scale';
     } = {},
   ): Promise<{ item: Item; created: boolean }> {
     const key = this.key(info, namespace, name);
@@ -562,7 +567,7 @@ export class Registry {
         throw errConflict(gr(info), name, `Precondition failed: UID in precondition: ${old.metadata.uid}, UID in object meta: ${String(meta.uid)}`);
       const updated = this.prepareUpdate(info, obj, old, opts.subresource, cur.value);
       if (!opts.skipFieldTracking)
-        this.trackManagedFields?.(info, updated, old, { manager: opts.fieldManager, operation: opts.operation ?? 'Update', subresource: opts.subresource });
+        this.trackManagedFields?.(info, updated, old, { manager: opts.fieldManager, operation: opts.operation ?? 'Update', subresource: opts.recordAs ?? opts.subresource });
       await this.admit('update', info, updated, old, { dryRun: opts.dryRun, subresource: opts.subresource, user: opts.user, warn: opts.warn });
       updated.metadata!.resourceVersion = String(cur.rev);
       if (deepEqual(updated, old)) {

@@ -108,7 +108,7 @@ async function serveScale(server: ApiServer, ctx: Ctx, r: ResourceRequest, metho
       next.metadata!.resourceVersion = d.metadata?.resourceVersion || undefined;
       return next;
     },
-    opts,
+    { ...opts, recordAs: 'scale' },
   );
   return x.sendValue(ctx, 200, toScale(info, item.obj));
 }

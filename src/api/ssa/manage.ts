@@ -34,6 +34,11 @@ export interface ManageOptions {
   ignored?: FieldSet;
   /** defaults to now */
   now?: string;
+  /**
+   * the entry the write makes or changes gets no time: upstream's scale handler maps a scale write's entry
+   * back onto the object without one
+   */
+  untimed?: boolean;
 }
 
 /** The manager kubectl uses for server-side apply; its applies keep the client-side apply annotation in step. */
@@ -43,7 +48,7 @@ const BEFORE_FIRST_APPLY = 'before-first-apply';
 const MAX_ANNOTATIONS_BYTES = 256 * 1024;
 
 function updaterOptions(o: ManageOptions): UpdaterOptions {
-  return { schema: ssaSchemaFor(o.apiVersion, o.kind), apiVersion: o.apiVersion, subresource: o.subresource, ignored: o.ignored, now: o.now ?? nowRFC3339() };
+  return { schema: ssaSchemaFor(o.apiVersion, o.kind), apiVersion: o.apiVersion, subresource: o.subresource, ignored: o.ignored, now: o.untimed ? '' : (o.now ?? nowRFC3339()) };
 }
 
 function decodeOrEmpty(v: unknown): ManagedFields {

@@ -398,7 +398,7 @@ export interface UpdaterOptions {
   subresource?: string;
   /** fields the write may not set (reset by the kind's strategy): never owned */
   ignored?: FieldSet;
-  /** RFC 3339 timestamp for entries that changed */
+  /** RFC 3339 timestamp for entries that changed; '' gives them none */
   now: string;
 }
 
