@@ -82,6 +82,8 @@ export interface RunningCluster {
   dataDir: string;
   api: ApiServer;
   store: Store;
+  /** the worker running the controllers and simulated nodes, when they run on a thread of their own */
+  componentThread?: ComponentThread;
   close(): Promise<void>;
 }
 
@@ -410,6 +412,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     dataDir,
     api,
     store,
+    componentThread,
     async close() {
       if (closed) return;
       closed = true;

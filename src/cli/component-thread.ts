@@ -32,13 +32,21 @@ export interface ComponentThreadOptions {
   controllerManager?: ControllerSetOptions;
   simulatedNodes?: { count: number };
   log(line: string): void;
+  /** the first restart after a crash waits this long (ms, default 1 s); each crash in a row doubles it, up to `maxRestartDelayMs` */
+  restartDelayMs?: number;
+  /** default 60 s; a worker that ran this long before it crashed is restarted after `restartDelayMs` again */
+  maxRestartDelayMs?: number;
 }
 
 export interface ComponentThread {
   /** resolves once the worker's components started (their caches may still be filling) */
   readonly started: Promise<void>;
-  /** stops the components, then the worker (terminated if it does not end within `graceMs`) */
+  /** how many times a crashed worker was started again */
+  readonly restarts: number;
+  /** stops the components, then the worker (terminated if it does not end within `graceMs`); no restart follows */
   stop(graceMs?: number): Promise<void>;
+  /** @internal ends the worker as a crash would (for tests); resolves once it exited */
+  crashForTest(): Promise<void>;
 }
 
 /**
@@ -52,67 +60,128 @@ function workerScript(): [string | URL, { eval?: boolean }] {
   return [`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(self.href)}); });`, { eval: true }];
 }
 
+/** One worker and the ports its components talk through. */
+interface Running {
+  worker: Worker;
+  started: Promise<void>;
+  /** resolves with the exit code */
+  exit: Promise<number>;
+  exited: boolean;
+  /** the worker's components stopped (it ends by itself then) */
+  onStopped?: () => void;
+}
+
+/**
+ * Starts the controller manager and/or simulated nodes on a worker. A worker that dies (an uncaught error in a
+ * component) is started again, as a supervisor restarts a crashed kube-controller-manager: after
+ * `restartDelayMs`, doubling for each crash in a row. A restarted controller manager lists everything again;
+ * restarted simulated nodes register again (they exist: their Leases are renewed) and take up their bound pods.
+ */
 export async function startComponentThread(o: ComponentThreadOptions): Promise<ComponentThread> {
   const { servePort } = await import('../client/port-transport.js');
-  const endpoints: PortEndpoint[] = [];
-  const data: ComponentThreadData = { timonelComponentThread: true };
-  const endpoint = (name: string): Endpoint => {
-    const identity = o.identity(name);
-    const e = servePort(o.acceptor, identity);
-    endpoints.push(e);
-    return { port: e.port, userAgent: `timonel/${identity.username}` };
+  const what = `the controllers${o.simulatedNodes ? ' and simulated nodes' : ''}`;
+  const baseDelay = o.restartDelayMs ?? 1000;
+  const maxDelay = o.maxRestartDelayMs ?? 60_000;
+
+  const launch = (): Running => {
+    const endpoints: PortEndpoint[] = [];
+    const data: ComponentThreadData = { timonelComponentThread: true };
+    const endpoint = (name: string): Endpoint => {
+      const identity = o.identity(name);
+      const e = servePort(o.acceptor, identity);
+      endpoints.push(e);
+      return { port: e.port, userAgent: `timonel/${identity.username}` };
+    };
+    if (o.controllerManager) data.controllerManager = { ...endpoint('controller-manager'), ...o.controllerManager };
+    if (o.simulatedNodes) data.simulatedNodes = { ...endpoint('simulated-nodes'), ...o.simulatedNodes };
+    const [script, scriptOpts] = workerScript();
+    let worker: Worker;
+    try {
+      worker = new Worker(script, { ...scriptOpts, workerData: data, transferList: endpoints.map((e) => e.port) });
+    } catch (e) {
+      for (const ep of endpoints) ep.close();
+      throw e;
+    }
+    const r = { worker, exited: false } as Running;
+    r.exit = new Promise<number>((resolve) =>
+      worker.once('exit', (code) => {
+        r.exited = true;
+        for (const e of endpoints) e.close();
+        r.onStopped?.();
+        resolve(code);
+      }),
+    );
+    r.started = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: FromWorker) => {
+        if ('log' in m) o.log(m.log);
+        else if ('started' in m) resolve();
+        else if ('stopped' in m) r.onStopped?.();
+      });
+      worker.on('error', (e) => {
+        o.log(`component thread: ${e.stack ?? e.message}`);
+        reject(e);
+      });
+      void r.exit.then(() => reject(new Error('the component thread exited before its components started')));
+    });
+    r.started.catch(() => {});
+    return r;
   };
-  if (o.controllerManager) data.controllerManager = { ...endpoint('controller-manager'), ...o.controllerManager };
-  if (o.simulatedNodes) data.simulatedNodes = { ...endpoint('simulated-nodes'), ...o.simulatedNodes };
-  const [script, scriptOpts] = workerScript();
-  let worker: Worker;
-  try {
-    worker = new Worker(script, { ...scriptOpts, workerData: data, transferList: endpoints.map((e) => e.port) });
-  } catch (e) {
-    for (const ep of endpoints) ep.close();
-    throw e;
-  }
-  let exited = false;
-  let onStopped: (() => void) | undefined;
-  const exit = new Promise<void>((resolve) =>
-    worker.once('exit', (code) => {
-      exited = true;
-      for (const e of endpoints) e.close();
-      if (!stopping) o.log(`component thread: exited (code ${code}); the controllers${o.simulatedNodes ? ' and simulated nodes' : ''} no longer run`);
-      onStopped?.();
-      resolve();
-    }),
-  );
+
+  let current = launch();
   let stopping: Promise<void> | undefined;
-  const started = new Promise<void>((resolve, reject) => {
-    worker.on('message', (m: FromWorker) => {
-      if ('log' in m) o.log(m.log);
-      else if ('started' in m) resolve();
-      else if ('stopped' in m) onStopped?.();
+  let restartTimer: NodeJS.Timeout | undefined;
+  let restarts = 0;
+  let crashesInARow = 0;
+  const supervise = (r: Running) => {
+    const since = performance.now();
+    void r.exit.then((code) => {
+      if (stopping) return;
+      crashesInARow = performance.now() - since >= maxDelay ? 1 : crashesInARow + 1;
+      const delay = Math.min(maxDelay, baseDelay * 2 ** (crashesInARow - 1));
+      o.log(`component thread: exited (code ${code}); ${what} start again in ${Math.round(delay / 100) / 10} s`);
+      restartTimer = setTimeout(() => {
+        restartTimer = undefined;
+        if (stopping) return;
+        try {
+          current = launch();
+        } catch (e) {
+          o.log(`component thread: could not start again: ${(e as Error).message}; ${what} no longer run`);
+          return;
+        }
+        restarts++;
+        supervise(current);
+      }, delay);
+      restartTimer.unref();
     });
-    worker.on('error', (e) => {
-      o.log(`component thread: ${e.stack ?? e.message}`);
-      reject(e);
-    });
-    void exit.then(() => reject(new Error('the component thread exited before its components started')));
-  });
-  started.catch(() => {});
+  };
+  supervise(current);
+
   return {
-    started,
+    started: current.started,
+    get restarts() {
+      return restarts;
+    },
     stop(graceMs = 10_000) {
-      if (exited) return Promise.resolve();
       // a second stop() waits for the first (it must not take over the first one's onStopped)
       stopping ??= (async () => {
-        const stopped = new Promise<void>((resolve) => (onStopped = resolve));
-        worker.postMessage('stop');
-        const timer = setTimeout(() => void worker.terminate(), graceMs);
+        clearTimeout(restartTimer);
+        const r = current;
+        if (r.exited) return;
+        const stopped = new Promise<void>((resolve) => (r.onStopped = resolve));
+        r.worker.postMessage('stop');
+        const timer = setTimeout(() => void r.worker.terminate(), graceMs);
         await stopped;
         // the worker ends by itself once its components stopped; terminate what is left of it
-        if (!exited) await worker.terminate();
+        if (!r.exited) await r.worker.terminate();
         clearTimeout(timer);
-        await exit;
+        await r.exit;
       })();
       return stopping;
+    },
+    async crashForTest() {
+      const r = current;
+      await r.worker.terminate();
+      await r.exit;
     },
   };
 }

@@ -228,6 +228,30 @@ describe('port transport: ordering, bodies, failures', () => {
   });
 });
 
+describe('component thread: restarts', () => {
+  it('a crashed worker starts again after a delay that doubles with each crash in a row; stop() cancels a pending restart', async () => {
+    const logs: string[] = [];
+    const ct = await startComponentThread({ acceptor: inProcessAcceptor((_q, r) => r.end()), identity: () => identity, log: (l) => logs.push(l), restartDelayMs: 200 });
+    try {
+      await within(20_000, ct.started, 'started');
+      await ct.crashForTest();
+      assert.deepEqual(logs, ['component thread: exited (code 1); the controllers start again in 0.2 s']);
+      for (let i = 0; i < 200 && ct.restarts < 1; i++) await tick(20);
+      assert.equal(ct.restarts, 1);
+      await ct.crashForTest();
+      // (ended while it may still be loading: its exit code is then 0)
+      assert.match(logs[1], /^component thread: exited \(code \d\); the controllers start again in 0\.4 s$/, 'the second crash in a row waits twice as long');
+      // stopped while the restart waits: no worker starts again, and stop() ends at once
+      await within(2_000, ct.stop(), 'stop() while a restart waits');
+      await tick(600);
+      assert.equal(ct.restarts, 1);
+      assert.equal(logs.length, 2);
+    } finally {
+      await ct.stop();
+    }
+  });
+});
+
 describe('component thread: start', () => {
   it('a worker that cannot start leaves no port open behind it', async () => {
     const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;

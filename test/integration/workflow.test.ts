@@ -20,6 +20,28 @@ for (const componentThread of [false, true])
     test('deploy, scale, self-heal, update, roll back, run a job', () => workflow((args) => cluster.kubectlOk(args, { timeoutMs: 60_000 })));
 
     if (componentThread)
+      test('a component thread that crashes starts again, and its controllers, scheduler and nodes work again', async () => {
+        const k = (args: string[]) => cluster.kubectlOk(args, { timeoutMs: 60_000 });
+        const ct = cluster.componentThread!;
+        assert.equal(ct.restarts, 0);
+        await k(['create', 'deployment', 'before', '--image=nginx', '--replicas=1']);
+        await k(['rollout', 'status', 'deploy/before', '--timeout=30s']);
+        await ct.crashForTest();
+        assert.ok(cluster.logs.some((l) => /^component thread: exited \(code \d\); the controllers and simulated nodes start again in 1 s$/.test(l)), cluster.logs.join('\n'));
+        for (let i = 0; i < 100 && ct.restarts === 0; i++) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(ct.restarts, 1);
+        await deployRunning(k, 'again', 'nginx', 2);
+        // a pod from before the crash: its node (started again) finishes its deletion, and it is replaced
+        const old = (await k(['get', 'pods', '-l', 'app=before', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout;
+        await k(['delete', 'pod', old, '--wait=true', '--timeout=30s']);
+        await k(['rollout', 'status', 'deploy/before', '--timeout=30s']);
+        const now = (await k(['get', 'pods', '-l', 'app=before', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.phase}{"\\n"}{end}'])).stdout.trim();
+        assert.match(now, /^\S+ Running$/);
+        assert.ok(!now.startsWith(`${old} `));
+        await k(['delete', 'deployment', 'again', 'before']);
+      });
+
+    if (componentThread)
       test("the thread's components write as their own service accounts, and stop with the cluster", async () => {
         const k = (args: string[]) => cluster.kubectlOk(args, { timeoutMs: 60_000 });
         await k(['create', 'deployment', 'who', '--image=nginx', '--replicas=1']);
@@ -54,18 +76,25 @@ for (const componentThread of [false, true])
       });
   });
 
-async function workflow(k: (args: string[]) => ReturnType<TestCluster['kubectlOk']>): Promise<void> {
+type Kubectl = (args: string[]) => ReturnType<TestCluster['kubectlOk']>;
+
+/** Creates a Deployment and checks that its pods run on the simulated nodes. */
+async function deployRunning(k: Kubectl, name: string, image: string, replicas: number): Promise<void> {
+  await k(['create', 'deployment', name, `--image=${image}`, `--replicas=${replicas}`]);
+  await k(['rollout', 'status', `deploy/${name}`, '--timeout=30s']);
+  const pods = (await k(['get', 'pods', '-l', `app=${name}`, '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}{"\\n"}{end}'])).stdout.trim().split('\n');
+  assert.equal(pods.length, replicas);
+  for (const p of pods) assert.match(p, /^sim-node-\d Running$/);
+}
+
+async function workflow(k: Kubectl): Promise<void> {
   // nodes register in the background
   for (let i = 0; i < 100; i++) {
     const out = (await k(['get', 'nodes', '--no-headers'])).stdout;
     if (out.split('\n').filter((l) => /\sReady\s/.test(l)).length === 3) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  await k(['create', 'deployment', 'web', '--image=nginx:1.25', '--replicas=3']);
-  await k(['rollout', 'status', 'deploy/web', '--timeout=30s']);
-  const pods = (await k(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}{"\\n"}{end}'])).stdout.trim().split('\n');
-  assert.equal(pods.length, 3);
-  for (const p of pods) assert.match(p, /^sim-node-\d Running$/);
+  await deployRunning(k, 'web', 'nginx:1.25', 3);
 
   // self-healing: a deleted pod is replaced
   const victim = (await k(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout;
