@@ -186,6 +186,8 @@ export interface AuditLogFileOptions {
   /** events waiting to be written beyond this many bytes are dropped (default 32 MiB) */
   maxBufferedBytes?: number;
   log?: (line: string) => void;
+  /** the clock backup names are stamped with (tests) */
+  now?: () => number;
 }
 
 /** Lines appended in the background to a file rotated by size to `<name>-<UTC time>.<ext>` beside it. */
@@ -195,6 +197,10 @@ export class RotatingLogFile {
   private readonly maxBackups: number;
   private readonly maxBuffered: number;
   private readonly log: (line: string) => void;
+  private readonly now: () => number;
+  /** the stamp of the last backup and its sequence number (0: none) */
+  private lastStamp = '';
+  private lastSeq = 0;
   private queue: string[] = [];
   private queuedBytes = 0;
   private fh?: FileHandle;
@@ -210,6 +216,7 @@ export class RotatingLogFile {
     this.maxBackups = o.maxBackups ?? 5;
     this.maxBuffered = o.maxBufferedBytes ?? 32 * 1024 * 1024;
     this.log = o.log ?? (() => {});
+    this.now = o.now ?? Date.now;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   }
 
@@ -282,10 +289,15 @@ export class RotatingLogFile {
     const ext = extname(this.path);
     const stem = join(dirname(this.path), basename(this.path, ext));
     // lumberjack's backup names: `<stem>-2006-01-02T15-04-05.000<ext>`
-    const stamp = new Date().toISOString().replace(/:/g, '-').replace(/Z$/, '');
-    let target = `${stem}-${stamp}${ext}`;
-    for (let n = 1; existsSync(target); n++) target = `${stem}-${stamp}.${n}${ext}`;
-    await rename(this.path, target);
+    // (rotations within one millisecond number their files on from the last one's: a name taken again after the
+    // oldest was pruned would sort as the oldest and be pruned next, with the lines it holds)
+    const stamp = new Date(this.now()).toISOString().replace(/:/g, '-').replace(/Z$/, '');
+    const name = (n: number) => (n ? `${stem}-${stamp}.${n}${ext}` : `${stem}-${stamp}${ext}`);
+    let n = stamp === this.lastStamp ? this.lastSeq + 1 : 0;
+    while (existsSync(name(n))) n++;
+    this.lastStamp = stamp;
+    this.lastSeq = n;
+    await rename(this.path, name(n));
     this.fh = await open(this.path, 'a', 0o600);
     this.size = 0;
     this.pruneBackups();

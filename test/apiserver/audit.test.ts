@@ -266,6 +266,24 @@ describe('rotation', () => {
     }
   });
 
+  test('rotations within one millisecond keep their order: no backup is taken for the oldest and pruned', async () => {
+    const dir = tempDataDir();
+    try {
+      const path = join(dir, 'audit.log');
+      // every rotation gets the same stamp
+      const f = new RotatingLogFile(path, { maxSizeBytes: 200, maxBackups: 2, now: () => Date.UTC(2026, 0, 1) });
+      for (let i = 0; i < 60; i++) assert.ok(f.write(JSON.stringify({ n: i, pad: 'x'.repeat(20) })));
+      await f.close();
+      const backups = f.backups();
+      assert.equal(backups.length, 2);
+      const ns = [...backups, path].flatMap((b) => readFileSync(b, 'utf8').split('\n').filter(Boolean)).map((l) => (JSON.parse(l) as { n: number }).n);
+      assert.deepEqual(ns, Array.from({ length: ns.length }, (_, i) => 60 - ns.length + i), 'the newest lines, in order, without gaps');
+      assert.ok(ns.length >= 10, `only ${ns.length} lines kept`);
+    } finally {
+      removeTempDataDir(dir);
+    }
+  });
+
   test('a full buffer drops events instead of growing without bound', async () => {
     const dir = tempDataDir();
     try {
