@@ -84,7 +84,12 @@ export interface RunningCluster {
   store: Store;
   /** the worker running the controllers and simulated nodes, when they run on a thread of their own */
   componentThread?: ComponentThread;
-  close(): Promise<void>;
+  /**
+   * Stops the cluster. The local node's containers and the service proxy's rules stay for the next start to
+   * take over, unless `teardown` (`timonel down`): then the containers stop and the pods' sandboxes, the
+   * node bridge and the nftables table are removed.
+   */
+  close(opts?: { teardown?: boolean }): Promise<void>;
 }
 
 /** What removes the finalizers that StorageObjectInUseProtection adds: tests that pick controllers can ask for just these. */
@@ -413,17 +418,18 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     api,
     store,
     componentThread,
-    async close() {
+    async close(o = {}) {
       if (closed) return;
       closed = true;
+      const teardown = o.teardown === true;
       await simulatedStarting;
       await simulated?.stop();
       await componentThread?.stop();
       // containers keep running across a restart of timonel up and are adopted again
       await nodeStarting;
       // the rules stay, like the containers, for the next start to take over
-      await proxy?.stop({ removeTable: false });
-      await nodeAgent?.stop({ keepContainers: true });
+      await proxy?.stop({ removeTable: teardown });
+      await nodeAgent?.stop({ keepContainers: !teardown, removeBridge: teardown });
       await dnsStarting;
       await dns?.stop();
       await ingressStarting;

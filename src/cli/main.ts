@@ -9,6 +9,7 @@ const USAGE = `Usage: timonel <command> [flags]
 
 Commands:
   up        start a cluster in the foreground (API server on embedded SQLite)
+  down      after up stopped: stop the local node's containers, remove their network and the service rules
   image     import, list and remove node images (timonel image --help)
   version   print the version
   kubeconfig  print a kubeconfig with a client certificate for a new user
@@ -53,6 +54,12 @@ Flags for up:
                      generated on first start: Secrets encrypted with AES-GCM)
 
   secrets rotate [--data-dir DIR]   new encryption key; re-encrypt stored Secrets (server stopped)
+
+  down [--data-dir DIR]   \`timonel up\` leaves the containers of running pods, their network and the
+                     nftables rules on the machine when it stops, for its next start to take over; down
+                     (with up stopped) stops those containers and removes the pods' network namespaces and
+                     mounts, the bridge timonel0 and the table ip timonel. Objects stay in the data dir:
+                     the next up runs the pods again.
 `;
 
 /** From this many simulated nodes on, `up` runs the components on a thread of their own by default. */
@@ -168,6 +175,38 @@ async function up(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+/**
+ * `timonel down`: starts what `up` runs on the local node (no controllers, DNS, ingress or listener for clients:
+ * the API on an ephemeral loopback port), which adopts the containers `up` left, then stops it with teardown.
+ */
+async function down(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const dataDir = resolve(values['data-dir'] ?? join(homedir(), '.timonel'));
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(join(dataDir, 'pki'))) throw new Error(`${dataDir} holds no cluster`);
+  const { startCluster } = await import('./cluster.js');
+  const lines: string[] = [];
+  let cluster;
+  try {
+    cluster = await startCluster({ dataDir, port: 0, bind: '127.0.0.1', controllers: false, dnsPort: false, localNode: true, log: (l) => lines.push(l) });
+  } catch (e) {
+    const m = (e as Error).message;
+    if (/database is locked|SQLITE_BUSY/.test(m)) throw new Error(`timonel up is running on ${dataDir}: stop it first (Ctrl-C), then run timonel down`);
+    throw e;
+  }
+  await cluster.close({ teardown: true });
+  // why there is no node, and what went wrong while stopping, are worth showing; the rest is start-up chatter
+  for (const l of lines) if (/^no node on this machine|^no service proxy|error|fail|cannot|could not/i.test(l)) process.stderr.write(`${l}\n`);
+  const ran = lines.some((l) => / ready to run pods as containers$/.test(l));
+  process.stdout.write(
+    ran ? `timonel down: ${dataDir}: the local node's containers stopped; its pod network and service rules removed\n` : `timonel down: ${dataDir}: no local node here, nothing to stop\n`,
+  );
+}
+
 async function kubeconfig(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -192,6 +231,8 @@ async function main(): Promise<void> {
   switch (cmd) {
     case 'up':
       return up(rest);
+    case 'down':
+      return down(rest);
     case 'secrets':
       return (await import('./encryption.js')).runSecretsCommand(rest, join(homedir(), '.timonel'));
     case 'image':

@@ -139,6 +139,10 @@ describe('bundle', () => {
     const upHelp = run('up', '--help');
     assert.equal(upHelp.status, 0, upHelp.stderr);
     assert.match(upHelp.stdout, /--data-dir DIR/);
+    assert.match(help.stdout, /^ {2}down \[--data-dir DIR\]/m);
+    const downNowhere = run('down', '--data-dir', join(dir, 'no-cluster-here'));
+    assert.equal(downNowhere.status, 1);
+    assert.match(downNowhere.stderr, /no-cluster-here holds no cluster/);
     const bad = run('nonsense');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /unknown command "nonsense"/);

@@ -219,7 +219,7 @@ describe('pods reach cluster DNS and the API server (timonel up with a local nod
       await server.waitExit();
     }
     // `timonel up` leaves containers and rules for its next start: take them down here
-    const runtimeRoot = join(dataDir, 'node', 'runtime');
+    const runtimeRoot = join(dataDir, 'node', 'runtime', 'crun');
     if (existsSync(runtimeRoot)) {
       try {
         const list = JSON.parse(execFileSync('crun', ['--root', runtimeRoot, 'list', '--format', 'json'], { encoding: 'utf8' }) || '[]') as { id: string }[];
@@ -365,5 +365,39 @@ spec:
       });
       assert.equal(authorized, true, servername);
     }
+  });
+
+  test('timonel down refuses while up runs; after up stopped, it stops the pods’ containers and removes their network, the bridge and the table', async () => {
+    const runtimeRoot = join(dataDir, 'node', 'runtime', 'crun');
+    const running = () =>
+      (JSON.parse(execFileSync('crun', ['--root', runtimeRoot, 'list', '--format', 'json'], { encoding: 'utf8' }) || '[]') as { id: string; status: string }[]).filter(
+        (c) => c.status === 'running',
+      );
+    const down = () => run(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts'), 'down', '--data-dir', dataDir], { timeoutMs: 120_000 });
+    const refused = await down();
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /timonel up is running on .*: stop it first/);
+
+    // the web pod runs; up stops and leaves it running, with its network and the rules, for its next start
+    assert.ok(running().length >= 1, 'a container runs');
+    server!.kill('SIGTERM');
+    await server!.waitExit();
+    server = undefined;
+    const left = running();
+    assert.ok(left.length >= 1, 'up leaves the containers running');
+    const netns = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('timonel-'));
+    assert.ok(netns().length >= 1);
+    assert.ok(linkExists('timonel0'));
+    assert.match(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }), /^table ip timonel$/m);
+
+    const r = await down();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /the local node's containers stopped; its pod network and service rules removed/);
+    assert.deepEqual(running(), []);
+    assert.deepEqual(netns(), []);
+    assert.ok(!linkExists('timonel0'), 'the bridge is gone');
+    assert.doesNotMatch(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }), /^table ip timonel$/m);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(dataDir));
+    assert.deepEqual(mounts, []);
   });
 });
