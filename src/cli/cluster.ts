@@ -67,6 +67,10 @@ export interface ClusterOptions {
   localNode?: boolean;
   /** register this many simulated nodes (pods on them go Running without containers) */
   simulatedNodes?: number;
+  /** the IPv4 CIDR ClusterIPs come from (default 10.43.0.0/16); a data dir keeps the one it was made with */
+  serviceCIDR?: string;
+  /** the addresses `type: LoadBalancer` Services get on the local node (default: the node's own address) */
+  loadBalancerIPs?: string[];
   /**
    * run the controller manager (with the scheduler) and the simulated nodes on a worker thread, so they use
    * a second core (default false: one thread, the least memory)
@@ -110,13 +114,40 @@ async function bootstrap(api: ApiServer): Promise<void> {
   }
 }
 
+const serviceCIDROf = (api: ApiServer) => (api.registry.admission.find((p) => p.name === 'ServiceAllocator') as { serviceCIDR?: string } | undefined)?.serviceCIDR;
+
 /** The n-th address of the service CIDR: upstream gives the first to `kubernetes` and, by convention, the tenth to `kube-dns`. */
 function serviceIP(api: ApiServer, n: number): string | undefined {
-  const alloc = api.registry.admission.find((p) => p.name === 'ServiceAllocator') as { serviceCIDR?: string } | undefined;
-  if (!alloc?.serviceCIDR) return undefined;
-  const [base, bits] = alloc.serviceCIDR.split('/');
+  const cidr = serviceCIDROf(api);
+  if (!cidr) return undefined;
+  const [base, bits] = cidr.split('/');
   const mask = Number(bits) === 0 ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0;
   return intToIPv4(((ipv4ToInt(base) & mask) >>> 0) + n);
+}
+
+/**
+ * A service CIDR `up` accepts: IPv4, /12 (upstream's largest) to /28 (`kube-dns` takes the tenth address), apart
+ * from the local node's pod CIDR.
+ */
+export function checkServiceCIDRFlag(cidr: string): void {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255)) throw new Error(`--service-cidr: not an IPv4 CIDR (a.b.c.d/n): ${cidr}`);
+  const prefix = Number(m[5]);
+  if (prefix < 12 || prefix > 28) throw new Error(`--service-cidr: the prefix must be /12 to /28, not /${prefix}`);
+  const pods = parseCIDR(LOCAL_POD_CIDR);
+  const mask = (0xffffffff << (32 - Math.min(prefix, pods.prefix))) >>> 0;
+  if (((ipv4ToInt(`${m[1]}.${m[2]}.${m[3]}.${m[4]}`) & mask) >>> 0) === ((pods.network & mask) >>> 0))
+    throw new Error(`--service-cidr: ${cidr} overlaps the pods' addresses (${LOCAL_POD_CIDR})`);
+}
+
+/** Services keep their addresses: a data dir stays on the service CIDR it was made with (its `kubernetes` Service's). */
+async function checkServiceCIDR(api: ApiServer): Promise<void> {
+  const svcKind = api.scheme.lookup('', 'v1', 'services');
+  const existing = svcKind && (await api.registry.getItem(svcKind, 'default', 'kubernetes'));
+  const have = (existing ? (existing.obj.spec as { clusterIP?: string } | undefined) : undefined)?.clusterIP;
+  const want = serviceIP(api, 1);
+  if (have && want && have !== want)
+    throw new Error(`the Services of this data dir are on another service CIDR (the kubernetes Service has ${have}), not ${serviceCIDROf(api)}: start with that CIDR, or with a new data dir`);
 }
 
 /** The pod CIDR of the local node: its bridge's first address is where pods reach the API server and DNS. */
@@ -215,6 +246,7 @@ async function ensureKubeDNSService(api: ApiServer, log: (line: string) => void)
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<RunningCluster> {
+  if (opts.serviceCIDR) checkServiceCIDRFlag(opts.serviceCIDR);
   const dataDir = opts.dataDir;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const bind = opts.bind ?? '127.0.0.1';
@@ -241,12 +273,20 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     anonymousIsAdmin: !!opts.insecureHttp || opts.authorizationMode === 'AlwaysAllow',
     // without the serviceaccount controller no `default` account appears: admit pods all the same
     serviceAccountAdmission: { requireServiceAccount: runsController('manager') },
+    services: opts.serviceCIDR ? { serviceCIDR: opts.serviceCIDR } : undefined,
     log,
   });
   // every request in audit.k8s.io/v1 JSON lines (rotated); overload answers 429, never a lost write
   const audit = !opts.audit ? undefined : installAudit(api, { path: join(dataDir, 'audit', 'audit.log'), policy: opts.auditPolicyFile, log });
   installFlowControl(api, { ...opts.flowControl });
   await bootstrap(api);
+  try {
+    await checkServiceCIDR(api);
+  } catch (e) {
+    await audit?.close();
+    await store.close();
+    throw e;
+  }
   // the serving certificate names the `kubernetes` ClusterIP (known once the API server exists) and the pod gateway too
   if (pki) pki = await ensurePKI(join(dataDir, 'pki'), [bind, serviceIP(api, 1) ?? '', podGateway ?? ''].filter(Boolean));
   const tls = pki ? { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } : undefined;
@@ -377,7 +417,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       // Services on this node: ClusterIP, NodePort and LoadBalancer rules in the nftables table `timonel`
       try {
         const { startServiceProxy } = await import('../proxy/index.js');
-        proxy = await startServiceProxy(componentTransport('service-proxy'), { nodeName: a.nodeName, podCIDR: a.podCIDR, log });
+        proxy = await startServiceProxy(componentTransport('service-proxy'), { nodeName: a.nodeName, podCIDR: a.podCIDR, loadBalancerIPs: opts.loadBalancerIPs, log });
       } catch (e) {
         log(`no service proxy: ${(e as Error).message}`);
       }

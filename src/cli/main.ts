@@ -42,6 +42,10 @@ Flags for up:
                      run the controllers, scheduler and simulated nodes on a second thread (a second
                      core; 20-30 MB more memory). Default: on with 1,000 or more simulated nodes and 2+ cores
   --dns-port N       cluster DNS port on the bind address (default: any free port, printed at start)
+  --service-cidr CIDR  IPv4 range of ClusterIPs (default 10.43.0.0/16, /12 to /28; kubernetes gets the first
+                     address, kube-dns the tenth); a data dir keeps the range it was made with
+  --load-balancer-ips IP[,IP...]
+                     addresses \`type: LoadBalancer\` Services get, on this node (default: the node's own address)
   --ingress-http-port N, --ingress-https-port N
                      ports of the built-in Ingress controller (default 80 and 443; 0 = any free port)
   --ingress-address ADDR  its listen address (default: the --bind address)
@@ -99,6 +103,8 @@ async function up(argv: string[]): Promise<void> {
       'audit-policy-file': { type: 'string' },
       'audit-log': { type: 'boolean' },
       'dns-port': { type: 'string' },
+      'service-cidr': { type: 'string' },
+      'load-balancer-ips': { type: 'string' },
       'ingress-http-port': { type: 'string' },
       'ingress-https-port': { type: 'string' },
       'ingress-address': { type: 'string' },
@@ -125,11 +131,16 @@ async function up(argv: string[]): Promise<void> {
   const simulatedNodes = values['simulated-nodes'] !== undefined ? Number(values['simulated-nodes']) : 0;
   if (!Number.isInteger(simulatedNodes) || simulatedNodes < 0) throw new Error(`--simulated-nodes: not a count: ${values['simulated-nodes']}`);
   if (values['component-thread'] && values['no-component-thread']) throw new Error('--component-thread and --no-component-thread: one or the other');
+  const loadBalancerIPs = values['load-balancer-ips']?.split(',').map((ip) => ip.trim());
+  const { isIPv4 } = await import('node:net');
+  for (const ip of loadBalancerIPs ?? []) if (!isIPv4(ip)) throw new Error(`--load-balancer-ips: not an IPv4 address: ${JSON.stringify(ip)}`);
   const componentThread = values['component-thread'] || (!values['no-component-thread'] && simulatedNodes >= COMPONENT_THREAD_NODES && availableParallelism() >= 2);
   const { startCluster } = await import('./cluster.js');
   const cluster = await startCluster({
     simulatedNodes,
     componentThread,
+    serviceCIDR: values['service-cidr'],
+    loadBalancerIPs,
     dataDir,
     port,
     bind: values.bind ?? '127.0.0.1',

@@ -143,6 +143,14 @@ describe('bundle', () => {
     const downNowhere = run('down', '--data-dir', join(dir, 'no-cluster-here'));
     assert.equal(downNowhere.status, 1);
     assert.match(downNowhere.stderr, /no-cluster-here holds no cluster/);
+    for (const [flag, value, why] of [
+      ['--service-cidr', '10.42.0.0/16', /--service-cidr: 10\.42\.0\.0\/16 overlaps the pods' addresses/],
+      ['--load-balancer-ips', '198.51.100.7,nope', /--load-balancer-ips: not an IPv4 address: "nope"/],
+    ] as const) {
+      const r = run('up', '--data-dir', join(dir, 'refused'), flag, value);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, why);
+    }
     const bad = run('nonsense');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /unknown command "nonsense"/);

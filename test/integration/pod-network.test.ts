@@ -57,6 +57,8 @@ const missing = !isRoot
             : '';
 
 const NS = 'podnet';
+/** the pool of `--load-balancer-ips` (TEST-NET-2: no traffic is sent to it, the test reads status and rules) */
+const LB_IP = '198.51.100.7';
 const IMAGE = 'timonel.test/podnet/busybox:1';
 
 async function must(file: string, args: string[]): Promise<string> {
@@ -208,7 +210,7 @@ describe('pods reach cluster DNS and the API server (timonel up with a local nod
     dataDir = join(work, 'data');
     const layout = await buildImage(work);
     await new ImageStore(join(dataDir, 'images')).importOCI(layout, { name: IMAGE });
-    server = await spawnServer(['--data-dir', dataDir], { localNode: true, readyTimeoutMs: 60_000 });
+    server = await spawnServer(['--data-dir', dataDir, '--load-balancer-ips', LB_IP], { localNode: true, readyTimeoutMs: 60_000 });
     await waitForLine(() => server!.output(), /pods resolve names through kube-dns/, 60_000);
   });
 
@@ -365,6 +367,31 @@ spec:
       });
       assert.equal(authorized, true, servername);
     }
+  });
+
+  test('a LoadBalancer Service gets its address from --load-balancer-ips, in its status and in the rules', async () => {
+    await server!.kubectlOk(['apply', '-n', NS, '-f', '-'], {
+      stdin: `
+apiVersion: v1
+kind: Service
+metadata: { name: web-lb }
+spec:
+  type: LoadBalancer
+  selector: { app: web }
+  ports: [{ name: http, port: 8081, targetPort: 8080 }]
+`,
+    });
+    let ingress = '';
+    await eventually('the load balancer address', async () => {
+      ingress = (await server!.kubectlOk(['get', 'service', '-n', NS, 'web-lb', '-o', 'jsonpath={.status.loadBalancer.ingress[*].ip}'])).stdout;
+      return ingress !== '';
+    });
+    assert.equal(ingress, LB_IP);
+    const rules = execFileSync('nft', ['list', 'table', 'ip', 'timonel'], { encoding: 'utf8' });
+    assert.ok(
+      rules.split('\n').some((l) => l.includes(LB_IP) && l.includes('8081')),
+      `no rule for ${LB_IP} port 8081 in:\n${rules}`,
+    );
   });
 
   test('timonel down refuses while up runs; after up stopped, it stops the pods’ containers and removes their network, the bridge and the table', async () => {
