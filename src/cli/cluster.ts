@@ -32,6 +32,7 @@ import type { ServiceProxy } from '../proxy/index.js';
 import { intToIPv4, ipv4ToInt, parseCIDR } from '../node/sandbox/ipam.js';
 import { defaultNodeName } from '../node/agent/machine.js';
 import type { RunningIngressController } from '../ingress/controller.js';
+import type { SimulatedNodeFlags } from './simulated-flags.js';
 import { dataDirEncryption } from './encryption.js';
 import { ensurePKI } from './pki.js';
 
@@ -67,6 +68,8 @@ export interface ClusterOptions {
   localNode?: boolean;
   /** register this many simulated nodes (pods on them go Running without containers) */
   simulatedNodes?: number;
+  /** their capacity, labels and taints, and how long their pods take to start and their Jobs' pods to finish */
+  simulatedNodeOptions?: SimulatedNodeFlags;
   /** the IPv4 CIDR ClusterIPs come from (default 10.43.0.0/16); a data dir keeps the one it was made with */
   serviceCIDR?: string;
   /** the addresses `type: LoadBalancer` Services get on the local node (default: the node's own address) */
@@ -334,7 +337,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       acceptor,
       identity: componentIdentity,
       controllerManager: run('manager') ? managerSet : undefined,
-      simulatedNodes: simulatedCount ? { count: simulatedCount } : undefined,
+      simulatedNodes: simulatedCount ? { ...opts.simulatedNodeOptions, count: simulatedCount } : undefined,
       log,
     });
   } else if (run('manager')) {
@@ -353,7 +356,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   let simulatedStarting: Promise<void> | undefined;
   if (simulatedCount && !componentThread) {
     // registering thousands of nodes takes seconds: the API is ready before they are
-    simulatedStarting = import('../node/simulated/index.js').then((m) => m.startSimulatedNodes(componentTransport('simulated-nodes'), { count: simulatedCount, log, podInformer: podInformer?.() })).then(
+    simulatedStarting = import('../node/simulated/index.js').then((m) => m.startSimulatedNodes(componentTransport('simulated-nodes'), { ...opts.simulatedNodeOptions, count: simulatedCount, log, podInformer: podInformer?.() })).then(
       (s) => {
         simulated = s;
       },

@@ -9,6 +9,7 @@ import { isMainThread, type MessagePort, parentPort, Worker, workerData } from '
 import type { PortEndpoint } from '../client/port-transport.js';
 import type { ConnectionAcceptor, InProcessIdentity } from '../client/transport.js';
 import type { ControllerSetOptions } from './controller-set.js';
+import type { SimulatedNodeFlags } from './simulated-flags.js';
 
 /** A component's way to the API: its port, and the User-Agent its in-process transport would send. */
 interface Endpoint {
@@ -20,7 +21,7 @@ interface Endpoint {
 interface ComponentThreadData {
   timonelComponentThread: true;
   controllerManager?: ControllerSetOptions & Endpoint;
-  simulatedNodes?: { count: number } & Endpoint;
+  simulatedNodes?: { count: number } & SimulatedNodeFlags & Endpoint;
 }
 
 type FromWorker = { log: string } | { started: true } | { stopped: true };
@@ -30,7 +31,7 @@ export interface ComponentThreadOptions {
   /** the identity of a component by its service account name, as the main thread's componentTransport gives it */
   identity(name: string): InProcessIdentity;
   controllerManager?: ControllerSetOptions;
-  simulatedNodes?: { count: number };
+  simulatedNodes?: { count: number } & SimulatedNodeFlags;
   log(line: string): void;
   /** the first restart after a crash waits this long (ms, default 1 s); each crash in a row doubles it, up to `maxRestartDelayMs` */
   restartDelayMs?: number;
@@ -207,10 +208,10 @@ async function runWorker(data: ComponentThreadData, parent: MessagePort): Promis
     });
   }
   if (data.simulatedNodes) {
-    const sn = data.simulatedNodes;
+    const { port, userAgent, ...simulated } = data.simulatedNodes;
     const { startSimulatedNodes } = await import('../node/simulated/index.js');
-    const transport = portTransport(sn.port, { userAgent: sn.userAgent });
-    const sim = startSimulatedNodes(transport, { count: sn.count, log, podInformer: podInformer?.() }).catch((e: unknown) => {
+    const transport = portTransport(port, { userAgent });
+    const sim = startSimulatedNodes(transport, { ...simulated, log, podInformer: podInformer?.() }).catch((e: unknown) => {
       log(`simulated nodes: ${(e as Error).message}`);
       return undefined;
     });

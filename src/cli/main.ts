@@ -38,6 +38,12 @@ Flags for up:
                      rate limit per user name (token bucket; default off; burst defaults to 2×R);
                      admins (system:masters) and built-in components are exempt
   --simulated-nodes N  register N simulated nodes (pods on them run without containers)
+  --simulated-node-capacity R=Q[,R=Q...]
+                     their capacity (default cpu=4,memory=16Gi,pods=110), e.g. cpu=8,nvidia.com/gpu=1
+  --simulated-node-labels K=V[,K=V...]   labels on each of them
+  --simulated-node-taints K[=V]:EFFECT[,...]   taints on each of them (NoSchedule, PreferNoSchedule, NoExecute)
+  --simulated-startup-delay D   how long their pods stay ContainerCreating (default 0; e.g. 2s, 500ms)
+  --simulated-job-duration D    how long a Job's pod runs before it succeeds (default 1s)
   --component-thread, --no-component-thread
                      run the controllers, scheduler and simulated nodes on a second thread (a second
                      core; 20-30 MB more memory). Default: on with 1,000 or more simulated nodes and 2+ cores
@@ -97,6 +103,11 @@ async function up(argv: string[]): Promise<void> {
       'per-user-qps': { type: 'string' },
       'per-user-burst': { type: 'string' },
       'simulated-nodes': { type: 'string' },
+      'simulated-node-capacity': { type: 'string' },
+      'simulated-node-labels': { type: 'string' },
+      'simulated-node-taints': { type: 'string' },
+      'simulated-startup-delay': { type: 'string' },
+      'simulated-job-duration': { type: 'string' },
       'component-thread': { type: 'boolean' },
       'no-component-thread': { type: 'boolean' },
       'encryption-provider-config': { type: 'string' },
@@ -131,6 +142,8 @@ async function up(argv: string[]): Promise<void> {
   const simulatedNodes = values['simulated-nodes'] !== undefined ? Number(values['simulated-nodes']) : 0;
   if (!Number.isInteger(simulatedNodes) || simulatedNodes < 0) throw new Error(`--simulated-nodes: not a count: ${values['simulated-nodes']}`);
   if (values['component-thread'] && values['no-component-thread']) throw new Error('--component-thread and --no-component-thread: one or the other');
+  const { simulatedNodeFlags } = await import('./simulated-flags.js');
+  const simulatedNodeOptions = simulatedNodeFlags(values);
   const loadBalancerIPs = values['load-balancer-ips']?.split(',').map((ip) => ip.trim());
   const { isIPv4 } = await import('node:net');
   for (const ip of loadBalancerIPs ?? []) if (!isIPv4(ip)) throw new Error(`--load-balancer-ips: not an IPv4 address: ${JSON.stringify(ip)}`);
@@ -138,6 +151,7 @@ async function up(argv: string[]): Promise<void> {
   const { startCluster } = await import('./cluster.js');
   const cluster = await startCluster({
     simulatedNodes,
+    simulatedNodeOptions,
     componentThread,
     serviceCIDR: values['service-cidr'],
     loadBalancerIPs,

@@ -27,15 +27,15 @@ Flags:
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const randomString = (n: number) => Array.from({ length: n }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
 
-/** `1h30m`, `45s`, `24h`, `0` → milliseconds (Go's time.ParseDuration for h, m, s). */
+/** `1h30m`, `45s`, `24h`, `500ms`, `0` → milliseconds (Go's time.ParseDuration for h, m, s, ms). */
 export function parseDuration(s: string): number {
   if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(h|m|s)/gy;
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
   let ms = 0;
   let m: RegExpExecArray | null;
   let at = 0;
   while ((m = re.exec(s))) {
-    ms += Number(m[1]) * (m[2] === 'h' ? 3_600_000 : m[2] === 'm' ? 60_000 : 1000);
+    ms += Number(m[1]) * (m[2] === 'h' ? 3_600_000 : m[2] === 'm' ? 60_000 : m[2] === 'ms' ? 1 : 1000);
     at = re.lastIndex;
   }
   if (!s || at !== s.length) throw new Error(`invalid duration ${JSON.stringify(s)}`);
