@@ -62,6 +62,8 @@ export interface ClusterOptions {
   /** the cluster DNS server's UDP/TCP port on the bind address (0: any free port; false: none). Default: 0
    * when the built-in controllers run, none otherwise */
   dnsPort?: number | false;
+  /** the TTL of the cluster DNS server's answers, in seconds (default 5, as CoreDNS's kubernetes plugin) */
+  dnsTTL?: number;
   /** run the built-in Ingress controller on these ports (0: any free port) of `address` (default: bind); default: none */
   ingress?: { httpPort: number; httpsPort: number; address?: string };
   /** run a real node on this machine (root, crun or runc): pods bound to it run as containers */
@@ -374,7 +376,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
       log(`could not create the kube-dns Service: ${(e as Error).message}`);
     }
     // its caches fill after the API is ready: do not hold the ready line for them
-    dnsStarting = import('../dns/index.js').then((m) => m.startClusterDNS(componentTransport('coredns'), { listen: [{ address: clientHost, port: dnsPort }], log })).then(
+    dnsStarting = import('../dns/index.js').then((m) => m.startClusterDNS(componentTransport('coredns'), { listen: [{ address: clientHost, port: dnsPort }], ttl: opts.dnsTTL, log })).then(
       (d) => {
         dns = d;
         log(`cluster DNS answering on ${d.address}:${d.port} (dig @${d.address} -p ${d.port} kubernetes.default.svc.cluster.local)`);

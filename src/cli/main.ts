@@ -48,6 +48,7 @@ Flags for up:
                      run the controllers, scheduler and simulated nodes on a second thread (a second
                      core; 20-30 MB more memory). Default: on with 1,000 or more simulated nodes and 2+ cores
   --dns-port N       cluster DNS port on the bind address (default: any free port, printed at start)
+  --dns-ttl S        TTL of its answers in seconds (default 5, 0 to 3600)
   --service-cidr CIDR  IPv4 range of ClusterIPs (default 10.43.0.0/16, /12 to /28; kubernetes gets the first
                      address, kube-dns the tenth); a data dir keeps the range it was made with
   --load-balancer-ips IP[,IP...]
@@ -78,6 +79,13 @@ const COMPONENT_THREAD_NODES = 1000;
 function portFlag(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag}: not a port number: ${v}`);
+  return n;
+}
+
+/** DNS TTLs are 32-bit; CoreDNS's kubernetes plugin takes 0 to 3600 s */
+function ttlFlag(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 3600) throw new Error(`--dns-ttl: seconds from 0 to 3600, not ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -115,6 +123,7 @@ async function up(argv: string[]): Promise<void> {
       'audit-log': { type: 'boolean' },
       'dns-port': { type: 'string' },
       'service-cidr': { type: 'string' },
+      'dns-ttl': { type: 'string' },
       'load-balancer-ips': { type: 'string' },
       'ingress-http-port': { type: 'string' },
       'ingress-https-port': { type: 'string' },
@@ -175,6 +184,7 @@ async function up(argv: string[]): Promise<void> {
           address: values['ingress-address'],
         },
     dnsPort: values['dns-port'] !== undefined ? portFlag('--dns-port', values['dns-port']) : undefined,
+    dnsTTL: values['dns-ttl'] !== undefined ? ttlFlag(values['dns-ttl']) : undefined,
     audit: values['audit-log'] || values['audit-policy-file'] !== undefined,
     auditPolicyFile: values['audit-policy-file'] ? resolve(values['audit-policy-file']) : undefined,
     encryptionConfigFile: values['encryption-provider-config'] ? resolve(values['encryption-provider-config']) : undefined,

@@ -30,6 +30,26 @@ describe('timonel up with cluster DNS', () => {
     assert.match(await dig('_80-8080._tcp.web.default.svc.cluster.local', 'SRV'), /^0 100 80 web\.default\.svc\.cluster\.local\.$/);
     const nx = await run(DIG, [`@${address}`, '-p', port, '+time=2', 'nothing.default.svc.cluster.local']);
     assert.match(nx.stdout, /status: NXDOMAIN/);
+    assert.equal(await ttl(address, port), 5, 'the default TTL');
+  });
+
+  it('answers with the TTL of --dns-ttl; a TTL out of range is refused', skipUnless(existsSync(DIG), 'dig (Debian bind9-dnsutils)'), async () => {
+    const other = await spawnServer(['--insecure-http', '--no-ingress', '--dns-ttl', '30']);
+    try {
+      const [, address, port] = await waitForLine(() => other.output(), /cluster DNS answering on ([\d.]+):(\d+)/, 15_000);
+      assert.equal(await ttl(address, port), 30);
+    } finally {
+      await other.stop();
+    }
+    await assert.rejects(() => spawnServer(['--insecure-http', '--no-ingress', '--dns-ttl', '86400']), /--dns-ttl: seconds from 0 to 3600, not "86400"/);
   });
 });
+
+/** The TTL of the kubernetes Service's A record, as dig prints it. */
+async function ttl(address: string, port: string): Promise<number> {
+  const out = (await run(DIG, [`@${address}`, '-p', port, '+noall', '+answer', '+time=2', 'kubernetes.default.svc.cluster.local'])).stdout;
+  const m = /^kubernetes\.default\.svc\.cluster\.local\.\s+(\d+)\s+IN\s+A\s/m.exec(out);
+  assert.ok(m, out);
+  return Number(m[1]);
+}
 
