@@ -90,3 +90,21 @@ test('allocations are rebuilt from stored Services after a restart', async () =>
   await rejects422(second.reg.create(second.svc, 'default', service('b', { clusterIP: spec.clusterIP })), /already allocated/);
   await rejects422(second.reg.create(second.svc, 'default', service('c', { type: 'NodePort', ports: [{ port: 80, nodePort: spec.ports[0].nodePort }] })), /already allocated/);
 });
+
+test('duplicate ports and duplicate node ports in one Service are refused, and nothing is allocated for it', async () => {
+  const { reg, svc, ns } = setup();
+  await reg.create(ns, undefined, { metadata: { name: 'default' } });
+  await rejects422(
+    reg.create(svc, 'default', service('dup', { ports: [{ name: 'a', port: 80 }, { name: 'b', port: 80 }] })),
+    /spec\.ports\[1\]: Duplicate value/,
+  );
+  // the same port number over two protocols is two ports
+  await reg.create(svc, 'default', service('dns', { ports: [{ name: 'udp', port: 53, protocol: 'UDP' }, { name: 'tcp', port: 53, protocol: 'TCP' }] }));
+  await rejects422(
+    reg.create(svc, 'default', service('dupnp', { type: 'NodePort', ports: [{ name: 'a', port: 80, nodePort: 30001 }, { name: 'b', port: 81, nodePort: 30001 }] })),
+    /spec\.ports\[1\]\.nodePort: Duplicate value/,
+  );
+  // the refused Services held nothing: the node port is still free
+  const { obj } = await reg.create(svc, 'default', service('np', { type: 'NodePort', ports: [{ port: 80, nodePort: 30001 }] }));
+  assert.equal((obj.spec as { ports: { nodePort: number }[] }).ports[0].nodePort, 30001);
+});

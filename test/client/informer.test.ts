@@ -98,6 +98,30 @@ describe('Informer', () => {
     }
   });
 
+  it('re-delivers every cached object to onUpdate each resync period, unchanged, and stops with the informer', async () => {
+    const cms = rest.resource<ConfigMap>(CONFIGMAPS, 'other');
+    await cms.create({ metadata: { name: 'r1' }, data: { a: '1' } });
+    await cms.create({ metadata: { name: 'r2' }, data: { a: '2' } });
+    const updates: string[] = [];
+    const inf = new Informer<ConfigMap>(cms, { resyncPeriodMs: 50 });
+    inf.onUpdate((oldObj, newObj) => {
+      assert.equal(oldObj, newObj, 'a resync hands the cached object as both');
+      updates.push(newObj.metadata!.name!);
+    });
+    inf.start();
+    try {
+      await inf.waitForSync();
+      await waitFor('two resyncs', () => updates.filter((n) => n === 'r1').length >= 2 && updates.filter((n) => n === 'r2').length >= 2);
+    } finally {
+      await inf.stop();
+      await cms.delete('r1');
+      await cms.delete('r2');
+    }
+    const after = updates.length;
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(updates.length, after, 'no resync after stop()');
+  });
+
   it('keys objects by namespace/name', () => {
     assert.equal(metaNamespaceKey({ metadata: { namespace: 'a', name: 'b' } }), 'a/b');
     assert.equal(metaNamespaceKey({ metadata: { name: 'n' } }), 'n');

@@ -57,6 +57,8 @@ const missing = !isRoot
             : '';
 
 const NS = 'podnet';
+/** the web pod's NodePort Service, reached from the client pod at its node's address */
+const NODE_PORT = 31080;
 /** the pool of `--load-balancer-ips` (TEST-NET-2: no traffic is sent to it, the test reads status and rules) */
 const LB_IP = '198.51.100.7';
 const IMAGE = 'timonel.test/podnet/busybox:1';
@@ -187,6 +189,9 @@ for i in $(seq 1 40); do out=$(kget http://web/ 2>&1) && break; sleep 0.5; done
 echo "SHORT:$out"
 echo "FQDN:$(kget http://web.${NS}.svc.cluster.local/ 2>&1)"
 echo "LOOKUP:$(nslookup web.${NS}.svc.cluster.local 2>&1 | tr '\\n' ' ')"
+echo "HEADLESS:$(nslookup web-headless.${NS}.svc.cluster.local 2>&1 | tr '\\n' ' ')"
+echo "EXTERNAL:$(nslookup ext.${NS}.svc.cluster.local 2>&1 | tr '\\n' ' ')"
+echo "NODEPORT:$(kget http://$HOST_IP:${NODE_PORT}/ 2>&1)"
 echo "RESOLV:$(cat /etc/resolv.conf | tr '\\n' ';')"
 env | sort | sed 's/^/ENV:/'
 SA=/var/run/secrets/kubernetes.io/serviceaccount
@@ -300,6 +305,29 @@ metadata: { name: web }
 spec:
   selector: { app: web }
   ports: [{ name: http, port: 80, targetPort: 8080 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web-headless }
+spec:
+  clusterIP: None
+  selector: { app: web }
+  ports: [{ name: http, port: 80, targetPort: 8080 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ext }
+spec:
+  type: ExternalName
+  externalName: web.${NS}.svc.cluster.local
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web-np }
+spec:
+  type: NodePort
+  selector: { app: web }
+  ports: [{ name: http, port: 80, targetPort: 8080, nodePort: ${NODE_PORT} }]
 `,
     });
     await eventually('the web pod is Running', async () => (await getJSON<Pod>(['get', 'pod', '-n', NS, 'web'])).status?.phase === 'Running', 60_000);
@@ -316,6 +344,7 @@ spec:
     image: ${IMAGE}
     imagePullPolicy: Never
     command: [sh, -c, ${JSON.stringify(CLIENT_SCRIPT)}]
+    env: [{ name: HOST_IP, valueFrom: { fieldRef: { fieldPath: status.hostIP } } }]
 `,
     });
     await eventually(
@@ -332,6 +361,12 @@ spec:
     assert.equal(field('SHORT'), 'hello-from-web', clientLog);
     assert.equal(field('FQDN'), 'hello-from-web', clientLog);
     assert.match(field('LOOKUP'), new RegExp(`Address:? ${webIP.replace(/\./g, '\\.')}`), clientLog);
+    // from inside the pod too: a headless Service resolves to the pod, an ExternalName to its CNAME, a NodePort
+    // answers on the node's address
+    const podIP = (await getJSON<Pod>(['get', 'pod', '-n', NS, 'web'])).status?.podIP ?? '';
+    assert.match(field('HEADLESS'), new RegExp(`Address:? ${podIP.replace(/\./g, '\\.')}`), clientLog);
+    assert.match(field('EXTERNAL'), new RegExp(`ext\\.${NS}\\.svc\\.cluster\\.local\\s+canonical name = web\\.${NS}\\.svc\\.cluster\\.local`), clientLog);
+    assert.equal(field('NODEPORT'), 'hello-from-web', clientLog);
 
     assert.equal(env.get('KUBERNETES_SERVICE_HOST'), '10.43.0.1');
     assert.equal(env.get('KUBERNETES_SERVICE_PORT'), '443');
