@@ -328,6 +328,14 @@ spec:
   type: NodePort
   selector: { app: web }
   ports: [{ name: http, port: 80, targetPort: 8080, nodePort: ${NODE_PORT} }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web-lb }
+spec:
+  type: LoadBalancer
+  selector: { app: web }
+  ports: [{ name: http, port: 8081, targetPort: 8080 }]
 `,
     });
     await eventually('the web pod is Running', async () => (await getJSON<Pod>(['get', 'pod', '-n', NS, 'web'])).status?.phase === 'Running', 60_000);
@@ -405,17 +413,6 @@ spec:
   });
 
   test('a LoadBalancer Service gets its address from --load-balancer-ips, in its status and in the rules', async () => {
-    await server!.kubectlOk(['apply', '-n', NS, '-f', '-'], {
-      stdin: `
-apiVersion: v1
-kind: Service
-metadata: { name: web-lb }
-spec:
-  type: LoadBalancer
-  selector: { app: web }
-  ports: [{ name: http, port: 8081, targetPort: 8080 }]
-`,
-    });
     let ingress = '';
     await eventually('the load balancer address', async () => {
       ingress = (await server!.kubectlOk(['get', 'service', '-n', NS, 'web-lb', '-o', 'jsonpath={.status.loadBalancer.ingress[*].ip}'])).stdout;
