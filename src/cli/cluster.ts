@@ -1,6 +1,6 @@
 // `timonel up` as a library: storage, API server, certificates, kubeconfig, bootstrap objects.
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinScheme } from '../api/kinds/index.js';
 import { StatusError } from '../api/errors.js';
@@ -33,6 +33,7 @@ import { intToIPv4, ipv4ToInt, parseCIDR } from '../node/sandbox/ipam.js';
 import { defaultNodeName } from '../node/agent/machine.js';
 import type { RunningIngressController } from '../ingress/controller.js';
 import type { SimulatedNodeFlags } from './simulated-flags.js';
+import { DEFAULT_SERVICE_CIDR } from '../apiserver/admission/service-alloc.js';
 import { dataDirEncryption } from './encryption.js';
 import { ensurePKI } from './pki.js';
 
@@ -144,6 +145,20 @@ export function checkServiceCIDRFlag(cidr: string): void {
   if (((ipv4ToInt(`${m[1]}.${m[2]}.${m[3]}.${m[4]}`) & mask) >>> 0) === ((pods.network & mask) >>> 0))
     throw new Error(`--service-cidr: ${cidr} overlaps the pods' addresses (${LOCAL_POD_CIDR})`);
 }
+
+/**
+ * The service CIDR of a data dir: recorded in `<data-dir>/service-cidr` by its first start (when its objects are
+ * kept), used when none is asked for (so `timonel down` and a restart without the flag get it), and a different
+ * one refused: the stored Services keep their addresses.
+ */
+function dataDirServiceCIDR(dataDir: string, asked: string | undefined): { cidr: string; recorded: boolean } {
+  const file = join(dataDir, SERVICE_CIDR_FILE);
+  const recorded = existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+  if (recorded && asked && recorded !== asked)
+    throw new Error(`--service-cidr ${asked}: this data dir's Services are on ${recorded}; start with that range (or without the flag), or with a new data dir`);
+  return { cidr: asked ?? recorded ?? DEFAULT_SERVICE_CIDR, recorded: recorded !== undefined };
+}
+const SERVICE_CIDR_FILE = 'service-cidr';
 
 /** Services keep their addresses: a data dir stays on the service CIDR it was made with (its `kubernetes` Service's). */
 async function checkServiceCIDR(api: ApiServer): Promise<void> {
@@ -259,6 +274,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   const runsController = (which: 'namespace' | 'manager' | 'storage-protection') =>
     Array.isArray(opts.controllers) ? opts.controllers.includes(which) : opts.controllers !== false;
   const storage = opts.storage ?? 'sqlite';
+  const serviceCIDR = dataDirServiceCIDR(dataDir, opts.serviceCIDR);
   // Secrets are encrypted on disk from the first start; the memory backend writes nothing to disk
   const valueTransformer = storage === 'sqlite' ? dataDirEncryption(dataDir, opts.encryptionConfigFile) : undefined;
   const store = openStore(storage, join(dataDir, 'state.db'), { ...opts.storeOptions, valueTransformer });
@@ -278,7 +294,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     anonymousIsAdmin: !!opts.insecureHttp || opts.authorizationMode === 'AlwaysAllow',
     // without the serviceaccount controller no `default` account appears: admit pods all the same
     serviceAccountAdmission: { requireServiceAccount: runsController('manager') },
-    services: opts.serviceCIDR ? { serviceCIDR: opts.serviceCIDR } : undefined,
+    services: { serviceCIDR: serviceCIDR.cidr },
     log,
   });
   // every request in audit.k8s.io/v1 JSON lines (rotated); overload answers 429, never a lost write
@@ -292,6 +308,8 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     await store.close();
     throw e;
   }
+  // recorded once it is known to fit the stored Services (the memory backend keeps none)
+  if (!serviceCIDR.recorded && storage === 'sqlite') writeFileSync(join(dataDir, SERVICE_CIDR_FILE), `${serviceCIDR.cidr}\n`, { mode: 0o600 });
   // the serving certificate names the `kubernetes` ClusterIP (known once the API server exists) and the pod gateway too
   if (pki) pki = await ensurePKI(join(dataDir, 'pki'), [bind, serviceIP(api, 1) ?? '', podGateway ?? ''].filter(Boolean));
   const tls = pki ? { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } : undefined;

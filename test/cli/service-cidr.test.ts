@@ -1,6 +1,8 @@
 // `--service-cidr`: ClusterIPs come from the range asked for (kubernetes the first address, kube-dns the
 // tenth), a data dir keeps the range it was made with, and ranges `up` cannot use are refused clearly.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { checkServiceCIDRFlag } from '../../src/cli/cluster.js';
@@ -36,10 +38,34 @@ describe('service CIDR', () => {
       } finally {
         await c.close();
       }
-      // another range on the same data dir: refused, nothing started
-      await assert.rejects(() => startTestCluster({ dataDir }), /the Services of this data dir are on another service CIDR \(the kubernetes Service has 10\.96\.0\.1\), not 10\.43\.0\.0\/16/);
-      const again = await startTestCluster({ dataDir, serviceCIDR: '10.96.0.0/16' });
-      await again.close();
+      assert.equal(readFileSync(join(dataDir, 'service-cidr'), 'utf8'), '10.96.0.0/16\n', 'the data dir records its range');
+      // without the flag (a restart, `timonel down`) the recorded range is used
+      const again = await startTestCluster({ dataDir });
+      try {
+        await again.kubectlOk(['create', 'service', 'clusterip', 'web2', '--tcp=80:8080']);
+        assert.match((await again.kubectlOk(['get', 'service', 'web2', '-o', 'jsonpath={.spec.clusterIP}'])).stdout, /^10\.96\.\d+\.\d+$/);
+      } finally {
+        await again.close();
+      }
+      // another range: refused before anything starts
+      await assert.rejects(() => startTestCluster({ dataDir, serviceCIDR: '10.43.0.0/16' }), /--service-cidr 10\.43\.0\.0\/16: this data dir's Services are on 10\.96\.0\.0\/16/);
+    } finally {
+      removeTempDataDir(dataDir);
+    }
+  });
+
+  it('a data dir made before ranges were recorded keeps its Services’ range: another is refused and not recorded', async () => {
+    const dataDir = tempDataDir();
+    try {
+      await (await startTestCluster({ dataDir, controllers: false })).close();
+      rmSync(join(dataDir, 'service-cidr'));
+      await assert.rejects(
+        () => startTestCluster({ dataDir, controllers: false, serviceCIDR: '10.96.0.0/16' }),
+        /the Services of this data dir are on another service CIDR \(the kubernetes Service has 10\.43\.0\.1\), not 10\.96\.0\.0\/16/,
+      );
+      assert.ok(!existsSync(join(dataDir, 'service-cidr')), 'the refused range is not recorded');
+      await (await startTestCluster({ dataDir, controllers: false })).close();
+      assert.equal(readFileSync(join(dataDir, 'service-cidr'), 'utf8'), '10.43.0.0/16\n');
     } finally {
       removeTempDataDir(dataDir);
     }

@@ -80,8 +80,10 @@ function nodePortsOf(s: ServiceSpec | undefined): number[] {
   return out;
 }
 
+export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
+
 export function serviceAllocator(opts: ServiceAllocatorOptions = {}): AdmissionPlugin & { serviceCIDR: string; firstIP(): string } {
-  const cidr = opts.serviceCIDR ?? '10.43.0.0/16';
+  const cidr = opts.serviceCIDR ?? DEFAULT_SERVICE_CIDR;
   const [base, bitsStr] = cidr.split('/');
   const bits = Number(bitsStr);
   const baseInt = ipToInt(base);
