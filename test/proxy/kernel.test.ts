@@ -155,10 +155,12 @@ describe('service proxy in the kernel', skipUnless(missing === '', missing), () 
     assert.deepEqual(new Set(r.bodies), new Set(['pod-a', 'pod-b']), 'both endpoints answer over 30 requests');
   });
 
+  let npPort = 0;
   it('NodePort on 127.0.0.1 and on the node address', async () => {
     const np = await makeService('np', { type: 'NodePort' });
     await slices().create(makeSlice('np', [endpoint(pods[0]), endpoint(pods[1])]));
     const nodePort = np.spec!.ports![0].nodePort!;
+    npPort = nodePort;
     await applied('np rules', (t) => t.includes(`tcp . ${nodePort} : goto ext-default/np/tcp/http`));
     for (const host of ['127.0.0.1', hostIP]) {
       const r = curl(`http://${host}:${nodePort}/`, 20);
@@ -225,12 +227,29 @@ describe('service proxy in the kernel', skipUnless(missing === '', missing), () 
     assert.equal(curl(`http://127.0.0.1:${lb.spec!.ports![0].nodePort}/`).bodies[0], 'pod-c', 'its NodePort works too');
   });
 
+  /** curl run inside pod-a's network namespace: the answers, a line each */
+  const curlFromPod = (url: string, n: number): string[] =>
+    execFileSync('ip', ['netns', 'exec', pods[0].netnsName!, 'curl', '-sS', '--max-time', '3', ...Array<string>(n).fill(url)], { encoding: 'utf8', timeout: 30_000 })
+      .split('\n')
+      .filter(Boolean);
+
   it('from a pod: other pods through the ClusterIP, and itself (hairpin)', async () => {
-    const seen = new Set<string>();
-    const out = execFileSync('ip', ['netns', 'exec', pods[0].netnsName!, 'curl', '-sS', '--max-time', '3', ...Array<string>(30).fill(`http://${web.spec!.clusterIP}/`)], { encoding: 'utf8', timeout: 30_000 });
-    for (const line of out.split('\n').filter(Boolean)) seen.add(line);
+    const seen = new Set(curlFromPod(`http://${web.spec!.clusterIP}/`, 30));
     assert.ok(seen.has('pod-a'), `pod-a reached itself through the Service (saw ${[...seen].join(', ')})`);
     assert.ok(seen.has('pod-b') || seen.has('pod-c'), 'pod-a reached another pod through the Service');
+  });
+
+  it('from a pod: NodePort and LoadBalancer on the node address, session affinity, an endpoint turning not-ready', async () => {
+    assert.deepEqual(new Set(curlFromPod(`http://${hostIP}:${npPort}/`, 20)), new Set(['pod-a', 'pod-b']), 'NodePort on the node address');
+    assert.deepEqual(curlFromPod(`http://${hostIP}:${LB_PORT}/`, 5), Array<string>(5).fill('pod-c'), 'the LoadBalancer address');
+    assert.equal(new Set(curlFromPod(`http://${sticky.spec!.clusterIP}/`, 20)).size, 1, 'one endpoint for the pod (ClientIP affinity)');
+    const cur = await slices().get('web-1');
+    await slices().update({ ...cur, endpoints: [endpoint(pods[0]), endpoint(pods[1], false), endpoint(pods[2])] });
+    await applied('pod-b not ready in web', (t) => !webRule(t).includes(`${pods[1].ip} . 8080`));
+    const seen = new Set(curlFromPod(`http://${web.spec!.clusterIP}/`, 30));
+    assert.ok(!seen.has('pod-b'), `the not-ready endpoint got traffic (saw ${[...seen].join(', ')})`);
+    await slices().update({ ...(await slices().get('web-1')), endpoints: [endpoint(pods[0]), endpoint(pods[1]), endpoint(pods[2])] });
+    await applied('pod-b back in web', (t) => webRule(t).includes(`${pods[1].ip} . 8080`));
   });
 
   it('a restarted proxy rebuilds the same rules and keeps session affinity', async () => {
