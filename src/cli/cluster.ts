@@ -100,6 +100,8 @@ export interface RunningCluster {
    * node bridge and the nftables table are removed.
    */
   close(opts?: { teardown?: boolean }): Promise<void>;
+  /** the local node's name once its agent started (it stays known after close) */
+  localNodeName(): string | undefined;
 }
 
 /** What removes the finalizers that StorageObjectInUseProtection adds: tests that pick controllers can ask for just these. */
@@ -120,15 +122,9 @@ async function bootstrap(api: ApiServer): Promise<void> {
   }
 }
 
-const serviceCIDROf = (api: ApiServer) => (api.registry.admission.find((p) => p.name === 'ServiceAllocator') as { serviceCIDR?: string } | undefined)?.serviceCIDR;
-
 /** The n-th address of the service CIDR: upstream gives the first to `kubernetes` and, by convention, the tenth to `kube-dns`. */
-function serviceIP(api: ApiServer, n: number): string | undefined {
-  const cidr = serviceCIDROf(api);
-  if (!cidr) return undefined;
-  const [base, bits] = cidr.split('/');
-  const mask = Number(bits) === 0 ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0;
-  return intToIPv4(((ipv4ToInt(base) & mask) >>> 0) + n);
+function serviceIP(cidr: string, n: number): string {
+  return intToIPv4(parseCIDR(cidr).network + n);
 }
 
 /**
@@ -161,13 +157,12 @@ function dataDirServiceCIDR(dataDir: string, asked: string | undefined): { cidr:
 const SERVICE_CIDR_FILE = 'service-cidr';
 
 /** Services keep their addresses: a data dir stays on the service CIDR it was made with (its `kubernetes` Service's). */
-async function checkServiceCIDR(api: ApiServer): Promise<void> {
+async function checkServiceCIDR(api: ApiServer, cidr: string): Promise<void> {
   const svcKind = api.scheme.lookup('', 'v1', 'services');
   const existing = svcKind && (await api.registry.getItem(svcKind, 'default', 'kubernetes'));
   const have = (existing ? (existing.obj.spec as { clusterIP?: string } | undefined) : undefined)?.clusterIP;
-  const want = serviceIP(api, 1);
-  if (have && want && have !== want)
-    throw new Error(`the Services of this data dir are on another service CIDR (the kubernetes Service has ${have}), not ${serviceCIDROf(api)}: start with that CIDR, or with a new data dir`);
+  if (have && have !== serviceIP(cidr, 1))
+    throw new Error(`the Services of this data dir are on another service CIDR (the kubernetes Service has ${have}), not ${cidr}: start with that CIDR, or with a new data dir`);
 }
 
 /** The pod CIDR of the local node: its bridge's first address is where pods reach the API server and DNS. */
@@ -211,7 +206,7 @@ async function publishEndpoints(api: ApiServer, namespace: string, name: string,
 }
 
 /** The `default/kubernetes` Service and, when pods can reach `address`, its endpoints: how workloads find the API server. */
-async function ensureKubernetesService(api: ApiServer, address: string, port: number): Promise<void> {
+async function ensureKubernetesService(api: ApiServer, serviceCIDR: string, address: string, port: number): Promise<void> {
   const svcKind = api.scheme.lookup('', 'v1', 'services');
   if (!svcKind) return;
   const labels = { component: 'apiserver', provider: 'kubernetes' };
@@ -220,7 +215,7 @@ async function ensureKubernetesService(api: ApiServer, address: string, port: nu
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'kubernetes', namespace: 'default', labels },
-      spec: { type: 'ClusterIP', clusterIP: serviceIP(api, 1), sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
+      spec: { type: 'ClusterIP', clusterIP: serviceIP(serviceCIDR, 1), sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
     });
   }
   // Endpoints may not name loopback addresses; the local node's gateway is published once it exists.
@@ -234,7 +229,7 @@ export const KUBE_DNS_LABELS = { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-s
  * The `kube-system/kube-dns` Service (the tenth service address when free), whose ClusterIP pods get
  * as their nameserver; resolves with that address. Its endpoints are the node's DNS listener.
  */
-async function ensureKubeDNSService(api: ApiServer, log: (line: string) => void): Promise<string | undefined> {
+async function ensureKubeDNSService(api: ApiServer, serviceCIDR: string, log: (line: string) => void): Promise<string | undefined> {
   const svcKind = api.scheme.lookup('', 'v1', 'services');
   if (!svcKind) return undefined;
   const have = await api.registry.getItem(svcKind, 'kube-system', 'kube-dns');
@@ -255,11 +250,11 @@ async function ensureKubeDNSService(api: ApiServer, log: (line: string) => void)
     });
   let made;
   try {
-    made = await create(serviceIP(api, 10));
+    made = await create(serviceIP(serviceCIDR, 10));
   } catch (e) {
     // a Service made before kube-dns existed may hold the conventional address
     if (!(e instanceof StatusError && e.code === 422)) throw e;
-    log(`kube-dns: ${serviceIP(api, 10)} is taken (${e.message}); using another address`);
+    log(`kube-dns: ${serviceIP(serviceCIDR, 10)} is taken (${e.message}); using another address`);
     made = await create(undefined);
   }
   return (made.obj.spec as { clusterIP?: string } | undefined)?.clusterIP;
@@ -302,7 +297,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   installFlowControl(api, { ...opts.flowControl });
   await bootstrap(api);
   try {
-    await checkServiceCIDR(api);
+    await checkServiceCIDR(api, serviceCIDR.cidr);
   } catch (e) {
     await audit?.close();
     await store.close();
@@ -311,7 +306,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   // recorded once it is known to fit the stored Services (the memory backend keeps none)
   if (!serviceCIDR.recorded && storage === 'sqlite') writeFileSync(join(dataDir, SERVICE_CIDR_FILE), `${serviceCIDR.cidr}\n`, { mode: 0o600 });
   // the serving certificate names the `kubernetes` ClusterIP (known once the API server exists) and the pod gateway too
-  if (pki) pki = await ensurePKI(join(dataDir, 'pki'), [bind, serviceIP(api, 1) ?? '', podGateway ?? ''].filter(Boolean));
+  if (pki) pki = await ensurePKI(join(dataDir, 'pki'), [bind, serviceIP(serviceCIDR.cidr, 1), podGateway ?? ''].filter(Boolean));
   const tls = pki ? { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem } : undefined;
   let running: RunningApiServer;
   try {
@@ -321,7 +316,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     throw e;
   }
   try {
-    await ensureKubernetesService(api, clientHost, running.port);
+    await ensureKubernetesService(api, serviceCIDR.cidr, clientHost, running.port);
   } catch (e) {
     log(`could not publish the kubernetes Service: ${(e as Error).message}`);
   }
@@ -389,7 +384,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
   const dnsPort = opts.dnsPort ?? (run('manager') ? 0 : false);
   if (dnsPort !== false) {
     try {
-      kubeDNSIP = await ensureKubeDNSService(api, log);
+      kubeDNSIP = await ensureKubeDNSService(api, serviceCIDR.cidr, log);
     } catch (e) {
       log(`could not create the kube-dns Service: ${(e as Error).message}`);
     }
@@ -481,6 +476,7 @@ export async function startCluster(opts: ClusterOptions): Promise<RunningCluster
     api,
     store,
     componentThread,
+    localNodeName: () => nodeAgent?.nodeName,
     async close(o = {}) {
       if (closed) return;
       closed = true;

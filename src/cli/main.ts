@@ -224,19 +224,20 @@ async function down(argv: string[]): Promise<void> {
   const { existsSync } = await import('node:fs');
   if (!existsSync(join(dataDir, 'pki'))) throw new Error(`${dataDir} holds no cluster`);
   const { startCluster } = await import('./cluster.js');
-  const lines: string[] = [];
+  // why there is no node, and what goes wrong while stopping, are worth showing; the rest is start-up chatter
+  const log = (l: string) => {
+    if (/^no node on this machine|^no service proxy|error|fail|cannot|could not/i.test(l)) process.stderr.write(`${l}\n`);
+  };
   let cluster;
   try {
-    cluster = await startCluster({ dataDir, port: 0, bind: '127.0.0.1', controllers: false, dnsPort: false, localNode: true, log: (l) => lines.push(l) });
+    cluster = await startCluster({ dataDir, port: 0, bind: '127.0.0.1', controllers: false, dnsPort: false, localNode: true, log });
   } catch (e) {
     const m = (e as Error).message;
     if (/database is locked|SQLITE_BUSY/.test(m)) throw new Error(`timonel up is running on ${dataDir}: stop it first (Ctrl-C), then run timonel down`);
     throw e;
   }
   await cluster.close({ teardown: true });
-  // why there is no node, and what went wrong while stopping, are worth showing; the rest is start-up chatter
-  for (const l of lines) if (/^no node on this machine|^no service proxy|error|fail|cannot|could not/i.test(l)) process.stderr.write(`${l}\n`);
-  const ran = lines.some((l) => / ready to run pods as containers$/.test(l));
+  const ran = cluster.localNodeName() !== undefined;
   process.stdout.write(
     ran ? `timonel down: ${dataDir}: the local node's containers stopped; its pod network and service rules removed\n` : `timonel down: ${dataDir}: no local node here, nothing to stop\n`,
   );
